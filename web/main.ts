@@ -1,0 +1,6 @@
+// App entry: mounts the Svelte root.
+import { mount } from 'svelte';
+import App from './App.svelte';
+import './app.css';
+
+mount(App, { target: document.getElementById('app')! });
