@@ -1,6 +1,6 @@
 // Vite build for the Lumen PWA: Svelte 5, the Workbox service worker (injectManifest, web/sw.ts),
 // Web Workers as ES modules, WGSL shaders imported with ?raw. Vitest shares this config.
-import { defineConfig } from 'vite';
+import { defineConfig } from 'vitest/config';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { VitePWA } from 'vite-plugin-pwa';
 
