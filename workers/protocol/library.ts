@@ -2,6 +2,21 @@
 // (workers/storage.worker.ts): the model catalogue, downloads, install, delete, storage estimate.
 import type { SerializedError } from './errors';
 
+/** One model of the catalogue (workers/storage/catalogue.json), as the UI shows it. */
+export interface CatalogueEntry {
+  id: string;
+  name: string;
+  description: string;
+  /** Shipped with the app (public/models/...) rather than downloaded from the hub. */
+  bundled: boolean;
+  /** Honest label for the embedded demo model. */
+  demo: boolean;
+  vision: boolean;
+  quantization: 'q4' | 'q8' | 'f32';
+  approxDownloadBytes: number;
+  approxInstalledBytes: number;
+}
+
 export type ModelStatus =
   | 'available' // in the catalogue, nothing stored
   | 'downloading'
@@ -39,7 +54,7 @@ export type LibraryRequest =
   | { kind: 'estimate' };
 
 export type LibraryEvent =
-  | { id: number; kind: 'result'; states?: ModelState[]; estimate?: StorageEstimate }
+  | { id: number; kind: 'result'; entries?: CatalogueEntry[]; states?: ModelState[]; estimate?: StorageEstimate }
   | { id: number; kind: 'error'; error: SerializedError }
   /** Broadcast (id 0) whenever a model's state changes. */
   | { id: 0; kind: 'state'; state: ModelState };
