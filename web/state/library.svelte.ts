@@ -1,6 +1,9 @@
 // Model library state (rune class): catalogue entries with their download/install state and the
-// storage estimate. Placeholder surface until the library lands; `entries` is what the chat reads.
+// storage estimate, kept current by the storage worker's state broadcasts. `entries`, `ready`
+// and `estimate` are what the rest of the app (chat, engine status) reads; the methods are the
+// actions of the Library panel. Errors of an action are kept per model in `errors` for display.
 import type { CatalogueEntry, ModelState, StorageEstimate } from '../../workers/protocol';
+import { LibraryClient } from '../lib/library-client';
 
 export interface LibraryItem {
   entry: CatalogueEntry;
@@ -11,6 +14,75 @@ class LibraryState {
   entries = $state<LibraryItem[]>([]);
   estimate = $state<StorageEstimate | null>(null);
   readonly ready = $derived(this.entries.filter((i) => i.state.status === 'ready'));
+  /** True once the catalogue and stored states were read. */
+  loaded = $state(false);
+  /** Last failure of the library itself (not of one model), e.g. the worker could not start. */
+  failure = $state<string | null>(null);
+
+  private client: LibraryClient | null = null;
+  private initPromise: Promise<void> | null = null;
+
+  /** Starts the storage worker and reads the catalogue; safe to call repeatedly. */
+  init(): Promise<void> {
+    this.initPromise ??= this.load().catch((err: unknown) => {
+      this.initPromise = null;
+      this.failure = err instanceof Error ? err.message : String(err);
+    });
+    return this.initPromise;
+  }
+
+  private get api(): LibraryClient {
+    this.client ??= new LibraryClient((s) => this.apply(s));
+    return this.client;
+  }
+
+  private async load(): Promise<void> {
+    const res = await this.api.request({ kind: 'list' });
+    const states = new Map((res.states ?? []).map((s) => [s.id, s]));
+    this.entries = (res.entries ?? []).map((entry) => ({ entry, state: states.get(entry.id)! }));
+    this.estimate = res.estimate ?? null;
+    this.failure = null;
+    this.loaded = true;
+  }
+
+  private apply(state: ModelState): void {
+    const item = this.entries.find((i) => i.entry.id === state.id);
+    if (!item) return;
+    const wasBusy = item.state.status === 'downloading' || item.state.status === 'installing';
+    item.state = state;
+    const busy = state.status === 'downloading' || state.status === 'installing';
+    if (wasBusy !== busy) void this.refreshEstimate();
+  }
+
+  async refreshEstimate(): Promise<void> {
+    const res = await this.api.request({ kind: 'estimate' });
+    if (res.estimate) this.estimate = res.estimate;
+  }
+
+  /** Start or resume a download (or retry an install); rejects with e.g. StorageQuotaError. */
+  async download(modelId: string): Promise<void> {
+    await this.act({ kind: 'download', modelId });
+  }
+
+  async pause(modelId: string): Promise<void> {
+    await this.act({ kind: 'pause', modelId });
+  }
+
+  /** Stops a download and discards what was stored. */
+  async cancel(modelId: string): Promise<void> {
+    await this.act({ kind: 'cancel', modelId });
+  }
+
+  /** Frees all space used by an installed or partial model. */
+  async remove(modelId: string): Promise<void> {
+    await this.act({ kind: 'delete', modelId });
+  }
+
+  private async act(request: Parameters<LibraryClient['request']>[0]): Promise<void> {
+    const res = await this.api.request(request);
+    for (const s of res.states ?? []) this.apply(s);
+    if (res.estimate) this.estimate = res.estimate;
+  }
 }
 
 export const library = new LibraryState();

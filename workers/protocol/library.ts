@@ -15,6 +15,27 @@ export interface CatalogueEntry {
   quantization: 'q4' | 'q8' | 'f32';
   approxDownloadBytes: number;
   approxInstalledBytes: number;
+  /** Where the raw files come from: a pinned hub revision, or the app itself (/models/<id>/). */
+  source: HubSource | BundledSource;
+  /** Repository files to fetch; `optional` ones are skipped when the listing lacks them. */
+  files: CatalogueFile[];
+}
+
+export interface HubSource {
+  kind: 'hub';
+  /** e.g. "HuggingFaceTB/SmolVLM-256M-Instruct" */
+  repo: string;
+  /** Pinned commit sha (40 hex), so a model never changes under a user. */
+  revision: string;
+}
+
+export interface BundledSource {
+  kind: 'bundled';
+}
+
+export interface CatalogueFile {
+  path: string;
+  optional?: boolean;
 }
 
 export type ModelStatus =
@@ -36,6 +57,11 @@ export interface ModelState {
   secondsLeft: number | null;
   /** Bytes this model occupies in IndexedDB now. */
   sizeOnDisk: number;
+  /** Files fully downloaded and verified, of all files to fetch (0/0 before the listing is known). */
+  filesDone: number;
+  filesTotal: number;
+  /** Install (conversion to the engine format) progress while status is 'installing'. */
+  install?: { done: number; total: number };
   error?: SerializedError;
 }
 
@@ -47,6 +73,7 @@ export interface StorageEstimate {
 
 export type LibraryRequest =
   | { kind: 'list' }
+  /** Start, resume (after pause, error or a closed tab) or retry the install of a model. */
   | { kind: 'download'; modelId: string }
   | { kind: 'pause'; modelId: string }
   | { kind: 'cancel'; modelId: string }
@@ -57,7 +84,12 @@ export type LibraryEvent =
   | { id: number; kind: 'result'; entries?: CatalogueEntry[]; states?: ModelState[]; estimate?: StorageEstimate }
   | { id: number; kind: 'error'; error: SerializedError }
   /** Broadcast (id 0) whenever a model's state changes. */
-  | { id: 0; kind: 'state'; state: ModelState };
+  | { id: 0; kind: 'state'; state: ModelState }
+  /** The worker asks the page to call navigator.storage.persist() (exposed to windows only). */
+  | { id: 0; kind: 'persist-request' };
+
+/** BroadcastChannel on which every tab's storage worker announces model state changes. */
+export const LIBRARY_CHANNEL = 'lumen-library';
 
 export interface LibraryMessage {
   id: number;
