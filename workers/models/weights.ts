@@ -1,0 +1,95 @@
+// Loads engine-format tensors from a TensorStore into GPU buffers: each stored chunk (a few
+// MiB, sha-256 checked) is written with queue.writeBuffer at its offset, so a model never sits
+// whole in JS memory. A quantized tensor is ONE buffer holding its parts (qweight, then scales
+// at a 256-byte-aligned offset); `binding(part)` gives the range to put in a bind group.
+import { ModelNotInstalledError } from '../protocol/errors';
+import { readTensorChunks, requireManifest, tensorMeta } from '../storage/tensor-store';
+import type { ModelManifest, TensorMeta, TensorPart, TensorStore } from '../storage/tensor-store';
+
+export interface GpuTensor {
+  meta: TensorMeta;
+  buffer: GPUBuffer;
+  /** Buffer range of one part ("data" for f32; "qweight" / "scales" for q4/q8). */
+  binding(part: TensorPart['name']): GPUBufferBinding;
+}
+
+export interface UploadOptions {
+  /** Extra usage bits beyond STORAGE | COPY_DST (e.g. COPY_SRC to read back in tests). */
+  usage?: number;
+  /** Check each chunk's sha-256 while streaming (default true). */
+  verify?: boolean;
+  signal?: AbortSignal;
+  /** Called with bytes uploaded so far for this tensor. */
+  onBytes?: (n: number) => void;
+  /** Manifest already read by the caller (saves a store lookup per tensor). */
+  manifest?: ModelManifest;
+}
+
+function gpuTensor(meta: TensorMeta, buffer: GPUBuffer): GpuTensor {
+  return {
+    meta,
+    buffer,
+    binding(part) {
+      const p = meta.parts.find((x) => x.name === part);
+      if (!p) throw new ModelNotInstalledError(`Tensor "${meta.name}" (${meta.dtype}) has no part "${part}".`);
+      return { buffer, offset: p.offset, size: p.byteLength };
+    },
+  };
+}
+
+/** Creates a buffer for one stored tensor and streams its chunks into it. */
+export async function uploadTensor(
+  device: GPUDevice,
+  store: TensorStore,
+  modelId: string,
+  name: string,
+  opts: UploadOptions = {},
+): Promise<GpuTensor> {
+  const manifest = opts.manifest ?? (await requireManifest(store, modelId));
+  const meta = tensorMeta(manifest, name);
+  const buffer = device.createBuffer({
+    label: `${modelId}:${name}`,
+    size: Math.max(4, Math.ceil(meta.byteLength / 4) * 4),
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | (opts.usage ?? 0),
+  });
+  try {
+    let done = 0;
+    for await (const { offset, bytes } of readTensorChunks(store, modelId, meta, { verify: opts.verify, signal: opts.signal })) {
+      // writeBuffer needs 4-byte multiples; every stored tensor is a whole number of f32/u32 words.
+      device.queue.writeBuffer(buffer, offset, bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      done += bytes.byteLength;
+      opts.onBytes?.(done);
+    }
+  } catch (err) {
+    buffer.destroy();
+    throw err;
+  }
+  return gpuTensor(meta, buffer);
+}
+
+/** Uploads every tensor of an installed model; progress is in bytes over the manifest's total. */
+export async function uploadModel(
+  device: GPUDevice,
+  store: TensorStore,
+  modelId: string,
+  opts: Omit<UploadOptions, 'manifest' | 'onBytes'> & { onProgress?: (done: number, total: number) => void } = {},
+): Promise<{ manifest: ModelManifest; tensors: Map<string, GpuTensor> }> {
+  const manifest = await requireManifest(store, modelId);
+  const tensors = new Map<string, GpuTensor>();
+  let base = 0;
+  try {
+    for (const meta of manifest.tensors) {
+      const t = await uploadTensor(device, store, modelId, meta.name, {
+        ...opts,
+        manifest,
+        onBytes: (n) => opts.onProgress?.(base + n, manifest.totalBytes),
+      });
+      tensors.set(meta.name, t);
+      base += meta.byteLength;
+    }
+  } catch (err) {
+    for (const t of tensors.values()) t.buffer.destroy();
+    throw err;
+  }
+  return { manifest, tensors };
+}

@@ -1,0 +1,182 @@
+// Install-time conversion of a downloaded model (config.json + safetensors) into the engine
+// format in a TensorStore: validate every tensor the config implies (presence, shape, dtype)
+// BEFORE touching the store, then convert one engine tensor at a time (read in row blocks of a
+// few MiB, quantize per class, concatenate q/k/v and gate/up), and write the manifest last.
+// Platform-neutral: the browser entry is install.ts (IndexedDB), Node tests/bench call this.
+import { ModelFormatError } from '../protocol/errors';
+import { parseModelConfigBytes } from './model-config';
+import { GROUP_SIZE, quantize, wordsPerGroup } from './quant';
+import type { QuantKind } from './quant';
+import { DECODABLE_DTYPES, openSafetensors } from './safetensors';
+import type { SafetensorsSet } from './safetensors';
+import { nameCandidates, planTensors } from './tensor-plan';
+import type { PlannedTensor, TensorClass } from './tensor-plan';
+import { PART_ALIGN, alignUp, throwIfAborted, writeTensor } from './tensor-store';
+import type { ModelManifest, QuantizationPolicy, StoredKind, TensorMeta, TensorPart, TensorStore } from './tensor-store';
+import type { FileSource } from './types';
+
+export interface ConvertOptions {
+  quantization: QuantizationPolicy;
+  sourceRevision?: string | null;
+  /** Stored chunk size (default 4 MiB). */
+  chunkBytes?: number;
+  /** Upper bound on f32 bytes decoded per read (default 8 MiB). */
+  blockBytes?: number;
+}
+
+/** The policy a catalogue entry's single quantization choice stands for. */
+export function policyFor(choice: 'q4' | 'q8' | 'f32'): QuantizationPolicy {
+  if (choice === 'f32') return { linear: 'f32', embed: 'f32', vision: 'f32' };
+  return { linear: choice, embed: 'q8', vision: choice };
+}
+
+function kindFor(cls: TensorClass, policy: QuantizationPolicy): StoredKind {
+  switch (cls) {
+    case 'linear':
+      return policy.linear;
+    case 'embed':
+    case 'lm_head':
+      return policy.embed;
+    case 'vision_linear':
+      return policy.vision;
+    case 'patch_embed':
+    case 'pos_embed':
+    case 'norm':
+    case 'bias':
+      return 'f32';
+  }
+}
+
+/** Planned tensors with resolved source names; throws ModelFormatError on the first problem. */
+function validate(plan: PlannedTensor[], set: SafetensorsSet): PlannedTensor[] {
+  return plan.map((t) => ({
+    ...t,
+    sources: t.sources.map((s) => {
+      const hf = nameCandidates(s.hf).find((n) => set.has(n));
+      if (!hf) throw new ModelFormatError(`Missing tensor "${s.hf}" (needed for ${t.name}): the weights do not match config.json. Download the model again or choose a compatible repository.`);
+      const info = set.info(hf);
+      if (info.shape.length !== s.shape.length || info.shape.some((d, i) => d !== s.shape[i])) {
+        throw new ModelFormatError(`Tensor "${hf}" has shape [${info.shape.join(', ')}] but config.json implies [${s.shape.join(', ')}]: the weights and the config disagree.`);
+      }
+      if (!(DECODABLE_DTYPES as readonly string[]).includes(info.dtype)) {
+        throw new ModelFormatError(`Tensor "${hf}" has dtype ${info.dtype}; Lumen can only convert ${DECODABLE_DTYPES.join(', ')} weights. Choose the repository's f32/f16/bf16 safetensors.`);
+      }
+      return { hf, shape: s.shape };
+    }),
+  }));
+}
+
+function rowsOf(shape: number[]): number {
+  return shape.length === 0 ? 1 : shape[0];
+}
+
+/** Builds one engine tensor's bytes and parts; calls onRows(elements) as source rows are consumed. */
+async function buildTensor(
+  set: SafetensorsSet,
+  t: PlannedTensor,
+  kind: StoredKind,
+  blockBytes: number,
+  onElements: (n: number) => void,
+  signal: AbortSignal | undefined,
+): Promise<{ bytes: Uint8Array; parts: TensorPart[]; dtype: StoredKind }> {
+  const N = rowsOf(t.shape);
+  const K = t.shape.length <= 1 ? 1 : t.shape.slice(1).reduce((a, b) => a * b, 1);
+  const quant = kind !== 'f32' && t.shape.length === 2 && K % GROUP_SIZE === 0 ? (kind as QuantKind) : null;
+  const blockRows = Math.max(1, Math.floor(blockBytes / (K * 4)));
+  // Output: f32 row-major, or packed q4/q8 (group-major qweight, then scales at an aligned offset).
+  const G = K / GROUP_SIZE;
+  const wpg = quant ? wordsPerGroup(quant) : 0;
+  const qBytes = quant ? G * N * wpg * 4 : 0;
+  const scalesOffset = alignUp(qBytes, PART_ALIGN);
+  const buf = new ArrayBuffer(quant ? scalesOffset + G * N * 4 : N * K * 4);
+  const f32 = quant ? null : new Float32Array(buf);
+  const qw = quant ? new Uint32Array(buf, 0, G * N * wpg) : null;
+  const sc = quant ? new Float32Array(buf, scalesOffset, G * N) : null;
+  let row = 0; // global output row of the next block
+  for (const s of t.sources) {
+    const rows = rowsOf(s.shape);
+    for (let r0 = 0; r0 < rows; r0 += blockRows) {
+      throwIfAborted(signal);
+      const r1 = Math.min(rows, r0 + blockRows);
+      const B = r1 - r0;
+      const block = await set.readRows(s.hf, r0, r1); // (B, K)
+      if (f32) {
+        f32.set(block, row * K);
+      } else if (quant && qw && sc) {
+        const p = quantize(quant, block, B, K); // group-major over the block's B rows
+        for (let g = 0; g < G; g++) {
+          qw.set(p.qweight.subarray(g * B * wpg, (g + 1) * B * wpg), (g * N + row) * wpg);
+          sc.set(p.scales.subarray(g * B, (g + 1) * B), g * N + row);
+        }
+      }
+      row += B;
+      onElements(B * K);
+    }
+  }
+  if (row !== N) throw new ModelFormatError(`Internal: ${t.name} assembled ${row} of ${N} rows.`);
+  const bytes = new Uint8Array(buf);
+  const parts: TensorPart[] = quant
+    ? [{ name: 'qweight', offset: 0, byteLength: qBytes }, { name: 'scales', offset: scalesOffset, byteLength: G * N * 4 }]
+    : [{ name: 'data', offset: 0, byteLength: bytes.byteLength }];
+  return { bytes, parts, dtype: quant ?? 'f32' };
+}
+
+async function readConfig(source: FileSource): Promise<Uint8Array> {
+  const files = await source.list();
+  if (!files.includes('config.json')) throw new ModelFormatError('The model has no config.json; Lumen needs it to know the architecture. Download the model again.');
+  return source.read('config.json', 0, await source.size('config.json'));
+}
+
+/**
+ * Converts `source` into `store` under `modelId`. Validation errors leave the store untouched
+ * (an older install stays usable); once writing starts, any old install is removed first, and
+ * an error or abort removes what was written (best effort: a crash is cleaned by the next run).
+ */
+export async function convertModel(
+  store: TensorStore,
+  modelId: string,
+  source: FileSource,
+  opts: ConvertOptions,
+  onProgress: (done: number, total: number) => void,
+  signal?: AbortSignal,
+): Promise<ModelManifest> {
+  throwIfAborted(signal);
+  const config = parseModelConfigBytes(await readConfig(source));
+  const set = await openSafetensors(source);
+  const hasLmHead = nameCandidates('lm_head.weight').some((n) => set.has(n));
+  const { tensors: plan0, tied } = planTensors(config, hasLmHead);
+  const plan = validate(plan0, set);
+  const total = plan.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
+  let done = 0;
+  onProgress(0, total);
+  throwIfAborted(signal);
+
+  await store.deleteModel(modelId); // not ready from here on; clears any partial install
+  try {
+    const metas: TensorMeta[] = [];
+    for (const t of plan) {
+      const built = await buildTensor(set, t, kindFor(t.cls, opts.quantization), opts.blockBytes ?? 8 << 20, (n) => {
+        done += n;
+        onProgress(done, total);
+      }, signal);
+      metas.push(await writeTensor(store, modelId, { name: t.name, cls: t.cls, shape: t.shape, dtype: built.dtype, parts: built.parts }, built.bytes, signal, opts.chunkBytes));
+    }
+    throwIfAborted(signal);
+    const manifest: ModelManifest = {
+      format: 1,
+      modelId,
+      config: tied === config.text.tieWordEmbeddings ? config : { ...config, text: { ...config.text, tieWordEmbeddings: tied } },
+      tiedEmbeddings: tied,
+      quantization: opts.quantization,
+      sourceRevision: opts.sourceRevision ?? null,
+      createdAt: Date.now(),
+      totalBytes: metas.reduce((a, m) => a + m.byteLength, 0),
+      tensors: metas,
+    };
+    await store.putManifest(manifest);
+    return manifest;
+  } catch (err) {
+    await store.deleteModel(modelId).catch(() => undefined);
+    throw err;
+  }
+}
