@@ -1,0 +1,61 @@
+// GPU context on Dawn: capability probe, buffer pool round trips and reuse, pipeline cache
+// hits, compile errors as ShaderCompileError, and device loss reported as GpuDeviceLostError.
+import { describe, expect, it } from 'vitest';
+import { GpuDeviceLostError, WebGpuUnavailableError } from '../protocol/errors';
+import { assertAlive, createGpuContext } from './context';
+import { nodeGpu } from './node';
+import { ShaderCompileError } from './pipelines';
+import { testContext } from './test-context';
+
+describe('createGpuContext', () => {
+  it('probes capabilities and takes the adapter\'s largest buffer limits', async () => {
+    const ctx = await testContext();
+    expect(ctx.caps.maxStorageBufferBindingSize).toBe(ctx.adapter.limits.maxStorageBufferBindingSize);
+    expect(ctx.caps.maxBufferSize).toBe(ctx.adapter.limits.maxBufferSize);
+    expect(typeof ctx.caps.shaderF16).toBe('boolean');
+    expect(ctx.caps.minStorageBufferOffsetAlignment).toBeGreaterThan(0);
+  });
+
+  it('refuses a missing navigator.gpu with an actionable error', async () => {
+    await expect(createGpuContext(undefined)).rejects.toBeInstanceOf(WebGpuUnavailableError);
+  });
+
+  it('uploads, reads back and reuses transient buffers by size class', async () => {
+    const ctx = await testContext();
+    const data = new Float32Array([1, 2, 3, 4.5, -6]);
+    const b = ctx.buffers.upload(data);
+    expect([...(await ctx.buffers.readF32(b, 5))]).toEqual([1, 2, 3, 4.5, -6]);
+    const t = ctx.buffers.acquire(1000);
+    ctx.buffers.release(t);
+    expect(ctx.buffers.acquire(900)).toBe(t);
+    expect(ctx.buffers.acquire(900)).not.toBe(t);
+  });
+
+  it('caches pipelines by variant and reports WGSL errors', async () => {
+    const ctx = await testContext();
+    const spec = {
+      op: 'test_fill',
+      source: 'struct P { v: f32 }\n@group(0) @binding(0) var<uniform> p: P;\n@group(0) @binding(1) var<storage, read_write> o: array<f32>;\n@compute @workgroup_size(WG_X) fn main(@builtin(global_invocation_id) g: vec3<u32>) { o[g.x] = p.v * SCALE; }',
+      workgroupSize: [4, 1, 1] as const,
+      bindings: ['rw'] as const,
+      defines: { SCALE: 2 },
+    };
+    const before = ctx.pipelines.size;
+    const k = await ctx.pipelines.getChecked(spec);
+    expect(ctx.pipelines.get({ ...spec })).toBe(k);
+    expect(ctx.pipelines.size).toBe(before + 1);
+    await expect(ctx.pipelines.getChecked({ ...spec, op: 'test_bad', source: 'fn main( {' })).rejects.toBeInstanceOf(ShaderCompileError);
+  });
+
+  it('turns device loss into GpuDeviceLostError', async () => {
+    const gpu = await nodeGpu();
+    const reported: GpuDeviceLostError[] = [];
+    const ctx = await createGpuContext(gpu, { onLost: (e) => reported.push(e) });
+    assertAlive(ctx);
+    ctx.destroy();
+    const err = await ctx.lost;
+    expect(err).toBeInstanceOf(GpuDeviceLostError);
+    expect(() => assertAlive(ctx)).toThrow(GpuDeviceLostError);
+    expect(reported).toEqual([]); // a deliberate destroy() is not reported as a loss
+  });
+});

@@ -1,0 +1,163 @@
+// Recorder: ops record dispatches into ONE command encoder / compute pass, so a whole forward
+// pass is one command buffer with no readbacks between layers. Per-dispatch uniform params go
+// into a ring (one uniform buffer per context, 256-byte slots, bound with a dynamic offset),
+// written with a single queue.writeBuffer at submit: no buffer is created per dispatch.
+import { LumenError } from '../protocol/errors';
+import { Usage } from './buffers';
+import type { GpuContext } from './context';
+import { PARAMS_SLOT_BYTES, type Kernel } from './pipelines';
+
+export class ParamsRing {
+  readonly buffer: GPUBuffer;
+  readonly slot: number;
+  private mirror: Uint8Array<ArrayBuffer>;
+  private used = 0;
+  /** The Recorder currently writing into the ring (one at a time per context). */
+  owner: object | null = null;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly capacity: number,
+  ) {
+    this.slot = Math.max(PARAMS_SLOT_BYTES, device.limits.minUniformBufferOffsetAlignment);
+    this.buffer = device.createBuffer({ size: capacity, usage: Usage.UNIFORM | Usage.COPY_DST, label: 'params-ring' });
+    this.mirror = new Uint8Array(capacity);
+  }
+
+  get full(): boolean {
+    return this.used + this.slot > this.capacity;
+  }
+
+  /** Copy `data` (≤ 256 bytes) into the next slot; returns its byte offset. */
+  push(data: ArrayBufferView): number {
+    if (data.byteLength > PARAMS_SLOT_BYTES) throw new LumenError(`Kernel params of ${data.byteLength} bytes exceed the ${PARAMS_SLOT_BYTES}-byte slot.`);
+    const off = this.used;
+    this.mirror.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), off);
+    this.used += this.slot;
+    return off;
+  }
+
+  /** Upload the slots written since the last flush (ordered before the next submit). */
+  flush(): void {
+    if (this.used > 0) this.device.queue.writeBuffer(this.buffer, 0, this.mirror, 0, this.used);
+    this.used = 0;
+  }
+
+  destroy(): void {
+    this.buffer.destroy();
+  }
+}
+
+/** A buffer binding: whole buffer, or a byte range of it (offset multiple of 256). */
+export type BufferBinding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
+
+/** One bind group for `kernel`: binding 0 = the params ring, 1..n = `buffers`. Create once per call site. */
+export function createBindGroup(ctx: GpuContext, kernel: Kernel, buffers: readonly BufferBinding[], label?: string): GPUBindGroup {
+  if (buffers.length !== kernel.spec.bindings.length) {
+    throw new LumenError(`${kernel.spec.op}: ${buffers.length} buffers bound, ${kernel.spec.bindings.length} expected`);
+  }
+  return ctx.device.createBindGroup({
+    layout: kernel.layout,
+    label: label ?? kernel.spec.op,
+    entries: [
+      { binding: 0, resource: { buffer: ctx.params.buffer, offset: 0, size: PARAMS_SLOT_BYTES } },
+      ...buffers.map((b, i) => ({
+        binding: i + 1,
+        resource: 'buffer' in b ? { buffer: b.buffer, offset: b.offset ?? 0, size: b.size } : { buffer: b },
+      })),
+    ],
+  });
+}
+
+export class Recorder {
+  private encoder: GPUCommandEncoder;
+  private pass: GPUComputePassEncoder | null = null;
+  private submitted: GPUCommandBuffer[] = [];
+  private closed = false;
+  /** Dispatches recorded so far (stats, tests). */
+  dispatches = 0;
+
+  constructor(
+    readonly ctx: GpuContext,
+    readonly label = 'forward',
+  ) {
+    if (ctx.params.owner && ctx.params.owner !== this) {
+      throw new LumenError('Another Recorder is still open on this GPU context: submit it before recording a new one.');
+    }
+    ctx.params.owner = this;
+    this.encoder = ctx.device.createCommandEncoder({ label });
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    if (this.closed) throw new LumenError('Recorder already submitted.');
+    if (!this.pass) this.pass = this.encoder.beginComputePass({ label: this.label });
+    return this.pass;
+  }
+
+  /** Record one dispatch: `params` goes to this dispatch's ring slot (binding 0). */
+  dispatch(kernel: Kernel, bindGroup: GPUBindGroup, params: ArrayBufferView, x: number, y = 1, z = 1): void {
+    if (x === 0 || y === 0 || z === 0) return;
+    const max = this.ctx.caps.maxComputeWorkgroupsPerDimension;
+    if (x > max || y > max || z > max) throw new LumenError(`${kernel.spec.op}: dispatch ${x}x${y}x${z} exceeds ${max} workgroups per dimension`);
+    if (this.ctx.params.full) this.flushPartial();
+    const off = this.ctx.params.push(params);
+    const pass = this.computePass();
+    pass.setPipeline(kernel.pipeline);
+    pass.setBindGroup(0, bindGroup, [off]);
+    pass.dispatchWorkgroups(x, y, z);
+    this.dispatches++;
+  }
+
+  /** Record a buffer copy (ends the current compute pass; the next dispatch opens a new one). */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.endPass();
+    this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  /** The underlying encoder, for work the recorder does not model (ends the compute pass). */
+  rawEncoder(): GPUCommandEncoder {
+    this.endPass();
+    return this.encoder;
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+
+  // Params ring full: submit what we have (ring contents are written before it) and continue.
+  private flushPartial(): void {
+    this.endPass();
+    this.ctx.params.flush();
+    this.ctx.device.queue.submit([this.encoder.finish()]);
+    this.encoder = this.ctx.device.createCommandEncoder({ label: this.label });
+  }
+
+  /** Finish and submit everything recorded. The recorder cannot be reused. */
+  submit(): void {
+    if (this.closed) throw new LumenError('Recorder already submitted.');
+    this.endPass();
+    this.ctx.params.flush();
+    this.submitted.push(this.encoder.finish());
+    this.ctx.device.queue.submit(this.submitted);
+    this.submitted = [];
+    this.closed = true;
+    this.ctx.params.owner = null;
+  }
+
+  /** submit(), then wait until the GPU has finished it. */
+  async submitAndWait(): Promise<void> {
+    this.submit();
+    await this.ctx.device.queue.onSubmittedWorkDone();
+  }
+
+  /** Drop everything recorded (e.g. on abort) and release the params ring. */
+  discard(): void {
+    if (this.closed) return;
+    this.endPass();
+    this.closed = true;
+    this.ctx.params.owner = null;
+  }
+}

@@ -1,0 +1,5 @@
+// Shared WGSL snippets every kernel may `#include "name"` (the pipeline cache passes them in).
+import common from '../../shaders/common.wgsl?raw';
+import quant from '../../shaders/quant.wgsl?raw';
+
+export const SNIPPETS: Readonly<Record<string, string>> = { common, quant };

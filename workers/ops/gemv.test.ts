@@ -1,0 +1,114 @@
+// Parity of the GEMV op (f32, q4, q8; bias; offsets; several workgroup shapes) against the CPU
+// reference on Dawn. Quantized kernels are compared with the reference on the dequantized
+// weight; error is measured relative to Σ|w·x| (f32 accumulation-order noise), bound 1e-5.
+import { describe, expect, it } from 'vitest';
+import { testContext } from '../gpu/test-context';
+import { Recorder } from '../gpu/recorder';
+import { dequantize, quantize } from '../storage/quant';
+import { createGemv, type GemvConfig } from './gemv';
+import { matmulAbsRef, matmulRef, maxScaledError, randomF32 } from './reference/matmul';
+import { createF32, readF32, uploadF32, uploadPacked } from './types';
+
+const TOL = 1e-5;
+
+async function runGemv(dtype: 'f32' | 'q4' | 'q8', n: number, k: number, opts: { bias?: boolean; xOff?: number; yOff?: number; config?: GemvConfig; seed?: number } = {}) {
+  const ctx = await testContext();
+  const seed = opts.seed ?? n * 7 + k;
+  const wf = randomF32(n * k, seed);
+  const xOff = opts.xOff ?? 0;
+  const yOff = opts.yOff ?? 0;
+  const xAll = randomF32(xOff + k, seed + 1);
+  const bias = opts.bias ? randomF32(n, seed + 2) : undefined;
+  let wRef = wf;
+  let w;
+  if (dtype === 'f32') {
+    w = uploadF32(ctx, wf, [n, k]);
+  } else {
+    const packed = quantize(dtype, wf, n, k);
+    wRef = dequantize(packed);
+    w = uploadPacked(ctx, packed);
+  }
+  const x = uploadF32(ctx, xAll, [xOff + k]);
+  const y = createF32(ctx, [yOff + n]);
+  const b = bias ? uploadF32(ctx, bias, [n]) : undefined;
+  const op = createGemv(ctx, { w, x, y, bias: b, config: opts.config });
+  const rec = new Recorder(ctx);
+  op.record(rec, { xOffset: xOff, yOffset: yOff });
+  await rec.submitAndWait();
+  const got = (await readF32(ctx, y)).subarray(yOff);
+  const xs = xAll.subarray(xOff);
+  return { got, want: matmulRef(xs, wRef, 1, n, k, bias), abs: matmulAbsRef(xs, wRef, 1, n, k, bias), yHead: (await readF32(ctx, y)).subarray(0, yOff) };
+}
+
+describe('gemv f32', () => {
+  it.each([
+    [1, 4],
+    [37, 45],
+    [300, 256],
+    [129, 1000],
+  ])('N=%i K=%i', async (n, k) => {
+    const { got, want, abs } = await runGemv('f32', n, k);
+    expect(maxScaledError(got, want, abs)).toBeLessThan(TOL);
+  });
+
+  it('adds bias and honours x/y offsets', async () => {
+    const { got, want, abs, yHead } = await runGemv('f32', 70, 64, { bias: true, xOff: 128, yOff: 5 });
+    expect(maxScaledError(got, want, abs)).toBeLessThan(TOL);
+    expect([...yHead]).toEqual([0, 0, 0, 0, 0]);
+  });
+});
+
+describe.each(['q4', 'q8'] as const)('gemv %s', (dtype) => {
+  it.each([
+    [1, 32],
+    [77, 96],
+    [1100, 64],
+    [513, 320],
+  ])('N=%i K=%i', async (n, k) => {
+    const { got, want, abs } = await runGemv(dtype, n, k);
+    expect(maxScaledError(got, want, abs)).toBeLessThan(TOL);
+  });
+
+  it('crosses x chunks, several rows per thread, bias and offsets', async () => {
+    const config = { tn: 32, tk: 8, r: 4, chunk: 3 };
+    const { got, want, abs } = await runGemv(dtype, 300, 352, { bias: true, xOff: 64, yOff: 3, config });
+    expect(maxScaledError(got, want, abs)).toBeLessThan(TOL);
+  });
+
+  it('matches with and without the packed4x8 unpack builtins', async () => {
+    for (const packed4x8 of [false, true]) {
+      const { got, want, abs } = await runGemv(dtype, 64, 128, { config: { tn: 16, tk: 16, r: 2, chunk: 2, packed4x8 } });
+      expect(maxScaledError(got, want, abs)).toBeLessThan(TOL);
+    }
+  });
+});
+
+describe('recorder', () => {
+  it('records many dispatches with different params into one command buffer', async () => {
+    const ctx = await testContext();
+    const n = 40;
+    const k = 64;
+    const t = 6;
+    const wf = randomF32(n * k, 3);
+    const xf = randomF32(t * k, 4);
+    const w = uploadPacked(ctx, quantize('q8', wf, n, k));
+    const x = uploadF32(ctx, xf, [t, k]);
+    const y = createF32(ctx, [t, n]);
+    const op = createGemv(ctx, { w, x, y });
+    const rec = new Recorder(ctx);
+    for (let i = 0; i < t; i++) op.record(rec, { xOffset: i * k, yOffset: i * n });
+    expect(rec.dispatches).toBe(t);
+    await rec.submitAndWait();
+    const wRef = dequantize(quantize('q8', wf, n, k));
+    const got = await readF32(ctx, y);
+    expect(maxScaledError(got, matmulRef(xf, wRef, t, n, k), matmulAbsRef(xf, wRef, t, n, k))).toBeLessThan(TOL);
+  });
+
+  it('rejects shapes that disagree', async () => {
+    const ctx = await testContext();
+    const w = uploadF32(ctx, randomF32(8 * 16, 1), [8, 16]);
+    const x = createF32(ctx, [15]);
+    const y = createF32(ctx, [8]);
+    expect(() => createGemv(ctx, { w, x, y })).toThrow(/cannot feed K = 16/);
+  });
+});

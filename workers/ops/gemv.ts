@@ -1,0 +1,132 @@
+// GEMV op: y = W x (+ bias) for one token (decode). W is f32 [N, K] row-major, or a packed
+// q4/q8 weight [N, K] (workers/storage/quant.ts). x and y are f32; per call, x and y may start
+// at an element offset (e.g. the last row of a [T, K] activation) so the model can read only
+// the positions it needs. The example of the op convention (workers/ops/README.md).
+import type { GpuContext } from '../gpu/context';
+import type { Kernel } from '../gpu/pipelines';
+import { createBindGroup, type BufferBinding, type Recorder } from '../gpu/recorder';
+import gemvF32Src from '../../shaders/gemv_f32.wgsl?raw';
+import gemvQSrc from '../../shaders/gemv.wgsl?raw';
+import { bindScales, bindTensor, expectShape, grid2d, numel, OpShapeError, type GpuTensor, type Op } from './types';
+
+/** Workgroup shape of the quantized GEMV (threads = tn * tk; rows per workgroup = tn * r). */
+export interface GemvConfig {
+  tn: number;
+  tk: number;
+  r: number;
+  /** Groups of x staged in workgroup memory at a time. */
+  chunk: number;
+  /** Force the unpack4xU8/unpack4xI8 path on or off (default: the adapter's capability). */
+  packed4x8?: boolean;
+}
+
+export const GEMV_F32_WG = 256;
+export const GEMV_F32_ROWS = 4;
+export const GEMV_Q_WG = 256;
+
+/**
+ * Default quantized config: 32 rows x 8 k-lanes, as many rows per thread (≤ 4) as still leave
+ * ≥ 1024 workgroups, so big matrices get deep per-thread load queues and small ones spread out.
+ */
+export function defaultGemvConfig(n: number, _k: number): GemvConfig {
+  let r = 4;
+  while (r > 1 && Math.ceil(n / (32 * r)) < 1024) r /= 2;
+  if (Math.ceil(n / 32) < 128) return { tn: 16, tk: 16, r: 1, chunk: 64 };
+  return { tn: 32, tk: 8, r, chunk: 64 };
+}
+
+export interface GemvInit {
+  /** f32 / q4 / q8 [N, K]. */
+  w: GpuTensor;
+  /** f32, at least K elements (more when xOffset is used). */
+  x: GpuTensor;
+  /** f32, at least N elements. */
+  y: GpuTensor;
+  /** f32 [N]. */
+  bias?: GpuTensor;
+  /** Override the quantized workgroup shape (benchmarks). */
+  config?: GemvConfig;
+}
+
+export interface GemvArgs {
+  /** Element offset of x in its tensor (multiple of 4 for quantized W or vec4 f32 W). */
+  xOffset?: number;
+  /** Element offset of y in its tensor. */
+  yOffset?: number;
+}
+
+export class Gemv implements Op<GemvArgs | void> {
+  readonly name: string;
+  readonly n: number;
+  readonly k: number;
+  readonly kernel: Kernel;
+  private readonly bindGroup: GPUBindGroup;
+  private readonly params = new Uint32Array(4);
+  private readonly workgroups: [number, number];
+  private readonly vec4: boolean;
+  private readonly xLen: number;
+  private readonly yLen: number;
+
+  constructor(
+    readonly ctx: GpuContext,
+    init: GemvInit,
+  ) {
+    const { w, x, y, bias } = init;
+    expectShape('gemv W', w, ['f32', 'q4', 'q8'], 2);
+    const [n, k] = w.shape;
+    this.n = n;
+    this.k = k;
+    if (x.dtype !== 'f32' || numel(x.shape) < k) throw new OpShapeError(`gemv: x [${x.shape.join(', ')}] ${x.dtype} cannot feed K = ${k}`);
+    if (y.dtype !== 'f32' || numel(y.shape) < n) throw new OpShapeError(`gemv: y [${y.shape.join(', ')}] ${y.dtype} cannot hold N = ${n}`);
+    if (bias && (bias.dtype !== 'f32' || numel(bias.shape) !== n)) throw new OpShapeError(`gemv: bias [${bias.shape.join(', ')}] is not f32 [${n}]`);
+    const buffers: BufferBinding[] = [];
+    if (w.dtype === 'f32') {
+      this.vec4 = k % 4 === 0;
+      this.name = 'gemv_f32';
+      this.kernel = ctx.pipelines.get({
+        op: 'gemv_f32',
+        source: gemvF32Src,
+        workgroupSize: [GEMV_F32_WG, 1, 1],
+        defines: { ROWS: GEMV_F32_ROWS, VEC4: this.vec4, HAS_BIAS: !!bias },
+        bindings: bias ? ['read', 'read', 'rw', 'read'] : ['read', 'read', 'rw'],
+      });
+      buffers.push(bindTensor(w), bindTensor(x), bindTensor(y));
+      this.workgroups = grid2d(ctx, Math.ceil(n / GEMV_F32_ROWS));
+    } else {
+      this.vec4 = true;
+      const cfg = init.config ?? defaultGemvConfig(n, k);
+      if (cfg.tn * cfg.tk !== GEMV_Q_WG) throw new OpShapeError(`gemv: config ${cfg.tn}x${cfg.tk} must have ${GEMV_Q_WG} threads`);
+      this.name = `gemv_${w.dtype}`;
+      this.kernel = ctx.pipelines.get({
+        op: 'gemv_q',
+        source: gemvQSrc,
+        workgroupSize: [GEMV_Q_WG, 1, 1],
+        defines: { QBITS: w.dtype === 'q4' ? 4 : 8, TN: cfg.tn, TK: cfg.tk, R: cfg.r, CHUNK: cfg.chunk, HAS_BIAS: !!bias, ...(cfg.packed4x8 === undefined ? {} : { PACKED4X8: cfg.packed4x8 }) },
+        bindings: bias ? ['read', 'read', 'read', 'rw', 'read'] : ['read', 'read', 'read', 'rw'],
+      });
+      buffers.push(bindTensor(w), bindScales(w), bindTensor(x), bindTensor(y));
+      this.workgroups = grid2d(ctx, Math.ceil(n / (cfg.tn * cfg.r)));
+    }
+    if (bias) buffers.push(bindTensor(bias));
+    this.bindGroup = createBindGroup(ctx, this.kernel, buffers, this.name);
+    this.xLen = numel(x.shape);
+    this.yLen = numel(y.shape);
+  }
+
+  record(rec: Recorder, args: GemvArgs | void): void {
+    const xOff = args?.xOffset ?? 0;
+    const yOff = args?.yOffset ?? 0;
+    if (this.vec4 && xOff % 4 !== 0) throw new OpShapeError(`${this.name}: xOffset ${xOff} must be a multiple of 4`);
+    if (xOff + this.k > this.xLen || yOff + this.n > this.yLen) throw new OpShapeError(`${this.name}: offsets x ${xOff} / y ${yOff} run past the tensors`);
+    const p = this.params;
+    p[0] = this.n;
+    p[1] = this.k;
+    p[2] = xOff;
+    p[3] = yOff;
+    rec.dispatch(this.kernel, this.bindGroup, p, this.workgroups[0], this.workgroups[1]);
+  }
+}
+
+export function createGemv(ctx: GpuContext, init: GemvInit): Gemv {
+  return new Gemv(ctx, init);
+}
