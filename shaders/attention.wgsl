@@ -1,0 +1,289 @@
+// Attention family: one source, typed variants (workers/ops/attention.ts builds the key).
+//   entry `flash`     tiled prefill / vision: one thread per query, 64 queries per workgroup,
+//                     K/V tiles in workgroup memory, online softmax. grid (ceil(nQ/64), nHeads, B)
+//   entry `split`     decode / tree verification: one workgroup per (key chunk, head, query),
+//                     chunk softmax reduced in workgroup memory; writes the final row when there
+//                     is one chunk, else partials for `combine`. grid (nChunks, nHeads, B * nQ)
+//   entry `combine`   merges split partials. grid (nHeads, B * nQ)
+//   entry `keyscores` HiRED: attention each key receives, mean over queries and heads, from the
+//                     row max/sum `flash` saved (STATS): never materializes T x T. grid (ceil(nKeys/64), B)
+// Defines: HEAD_DIM (multiple of 4), MASK (causal | tree | full), STATS (flash saves m, l).
+// Layouts (elements; all offsets/strides multiples of 4): q[qOff + b*qSB + t*qST + h*HEAD_DIM + c],
+// k[kOff + b*kSB + kvh*kSH + j*kST + c] (same for v), out[b*oSB + t*oST + h*HEAD_DIM + c].
+// Masks: causal j <= start + i; tree j < start (= committed L) or bit (j - L) of node i's mask;
+// full j < nKeys. A row that sees no key outputs zeros.
+
+const WG: u32 = WG_X;
+const D4: u32 = HEAD_DIM / 4u;
+// keys per flash tile: the K and V tiles take 4 KiB each
+const BK: u32 = 1024u / HEAD_DIM;
+// keys per split workgroup
+const CHUNK: u32 = 256u;
+const NEG: f32 = -3.0e38;
+
+struct Params {
+  nQ: u32, nHeads: u32, nKv: u32, nKeys: u32,
+  qOff: u32, qSB: u32, qST: u32, start: u32,
+  kOff: u32, kSB: u32, kSH: u32, kST: u32,
+  vOff: u32, vSB: u32, vSH: u32, vST: u32,
+  oSB: u32, oST: u32, nChunks: u32, maskWords: u32,
+  scale: f32, _p0: u32, _p1: u32, _p2: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> v: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> o: array<vec4<f32>>;
+// tree: ancestor bitmask u32[nQ * maskWords]; other modes bind any small buffer.
+@group(0) @binding(5) var<storage, read> mask: array<u32>;
+// flash+STATS: (m, l) per [B, nHeads, nQ]; split with nChunks > 1: (m, l) per [B*nQ, nHeads, nChunks];
+// keyscores: out f32[B, nKeys] (as vec2 pairs are not used there, see `scores`).
+@group(0) @binding(6) var<storage, read_write> stats: array<vec2<f32>>;
+// split partial outputs [B*nQ, nHeads, nChunks, HEAD_DIM] / keyscores output f32[B, nKeys].
+@group(0) @binding(7) var<storage, read_write> part: array<f32>;
+
+fn visible(i: u32, j: u32) -> bool {
+#if MASK == causal
+  return j <= params.start + i;
+#elif MASK == tree
+  if (j < params.start) { return true; }
+  let t = j - params.start;
+  if (t >= params.nQ) { return false; }
+  return ((mask[i * params.maskWords + (t >> 5u)] >> (t & 31u)) & 1u) == 1u;
+#else
+  return j < params.nKeys;
+#endif
+}
+
+// Keys [0, keyEnd) may be visible to queries [i0, i1].
+fn keyEnd(i1: u32) -> u32 {
+#if MASK == causal
+  return min(params.nKeys, params.start + i1 + 1u);
+#else
+  return params.nKeys;
+#endif
+}
+
+fn qBase(b: u32, t: u32, h: u32) -> u32 { return (params.qOff + b * params.qSB + t * params.qST + h * HEAD_DIM) / 4u; }
+fn kBase(b: u32, kvh: u32, j: u32) -> u32 { return (params.kOff + b * params.kSB + kvh * params.kSH + j * params.kST) / 4u; }
+fn vBase(b: u32, kvh: u32, j: u32) -> u32 { return (params.vOff + b * params.vSB + kvh * params.vSH + j * params.vST) / 4u; }
+fn oBase(b: u32, t: u32, h: u32) -> u32 { return (b * params.oSB + t * params.oST + h * HEAD_DIM) / 4u; }
+
+var<workgroup> kt: array<vec4<f32>, BK * D4>;
+var<workgroup> vt: array<vec4<f32>, BK * D4>;
+
+@compute @workgroup_size(WG)
+fn flash(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let b = wg.z;
+  let h = wg.y;
+  let kvh = h / (params.nHeads / params.nKv);
+  let i0 = wg.x * WG;
+  let i = i0 + lid;
+  let live = i < params.nQ;
+  let iq = min(i, params.nQ - 1u);
+  var qr: array<vec4<f32>, D4>;
+  var acc: array<vec4<f32>, D4>;
+  let qb = qBase(b, iq, h);
+  for (var c = 0u; c < D4; c++) {
+    qr[c] = q[qb + c] * params.scale;
+    acc[c] = vec4<f32>(0.0);
+  }
+  var m = NEG;
+  var l = 0.0;
+  let end = keyEnd(min(i0 + WG - 1u, params.nQ - 1u));
+  for (var t0 = 0u; t0 < end; t0 += BK) {
+    workgroupBarrier();
+    for (var e = lid; e < BK * D4; e += WG) {
+      let r = e / D4;
+      let c = e % D4;
+      let j = min(t0 + r, end - 1u);
+      kt[e] = k[kBase(b, kvh, j) + c];
+      vt[e] = v[vBase(b, kvh, j) + c];
+    }
+    workgroupBarrier();
+    var s: array<f32, BK>;
+    var tmax = NEG;
+    for (var r = 0u; r < BK; r++) {
+      let j = t0 + r;
+      var x = NEG;
+      if (j < end && visible(iq, j)) {
+        var d4 = vec4<f32>(0.0);
+        for (var c = 0u; c < D4; c++) { d4 += qr[c] * kt[r * D4 + c]; }
+        x = d4.x + d4.y + d4.z + d4.w;
+        tmax = max(tmax, x);
+      }
+      s[r] = x;
+    }
+    if (tmax > NEG) {
+      let mn = max(m, tmax);
+      let corr = exp(m - mn);
+      l *= corr;
+      for (var c = 0u; c < D4; c++) { acc[c] *= corr; }
+      for (var r = 0u; r < BK; r++) {
+        if (s[r] > NEG) {
+          let p = exp(s[r] - mn);
+          l += p;
+          for (var c = 0u; c < D4; c++) { acc[c] += p * vt[r * D4 + c]; }
+        }
+      }
+      m = mn;
+    }
+  }
+  if (live) {
+    let inv = select(0.0, 1.0 / l, l > 0.0);
+    let ob = oBase(b, i, h);
+    for (var c = 0u; c < D4; c++) { o[ob + c] = acc[c] * inv; }
+#if STATS
+    stats[(b * params.nHeads + h) * params.nQ + i] = vec2<f32>(m, l);
+#endif
+  }
+}
+
+var<workgroup> qs: array<vec4<f32>, D4>;
+var<workgroup> ps: array<f32, CHUNK>;
+var<workgroup> red: array<f32, WG>;
+
+fn reduceMax(x: f32, lid: u32) -> f32 {
+  red[lid] = x;
+  workgroupBarrier();
+  for (var w = WG / 2u; w > 0u; w >>= 1u) {
+    if (lid < w) { red[lid] = max(red[lid], red[lid + w]); }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+
+fn reduceSum(x: f32, lid: u32) -> f32 {
+  red[lid] = x;
+  workgroupBarrier();
+  for (var w = WG / 2u; w > 0u; w >>= 1u) {
+    if (lid < w) { red[lid] = red[lid] + red[lid + w]; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+
+@compute @workgroup_size(WG)
+fn split(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let chunk = wg.x;
+  let h = wg.y;
+  let b = wg.z / params.nQ;
+  let i = wg.z % params.nQ;
+  let kvh = h / (params.nHeads / params.nKv);
+  let qb = qBase(b, i, h);
+  for (var c = lid; c < D4; c += WG) { qs[c] = q[qb + c] * params.scale; }
+  workgroupBarrier();
+  let lo = chunk * CHUNK;
+  let hi = min(lo + CHUNK, keyEnd(i));
+  var lmax = NEG;
+  for (var r = lid; r < CHUNK; r += WG) {
+    let j = lo + r;
+    var x = NEG;
+    if (j < hi && visible(i, j)) {
+      let kb = kBase(b, kvh, j);
+      var d4 = vec4<f32>(0.0);
+      for (var c = 0u; c < D4; c++) { d4 += qs[c] * k[kb + c]; }
+      x = d4.x + d4.y + d4.z + d4.w;
+      lmax = max(lmax, x);
+    }
+    ps[r] = x;
+  }
+  let m = reduceMax(lmax, lid);
+  var lsum = 0.0;
+  for (var r = lid; r < CHUNK; r += WG) {
+    let x = ps[r];
+    let p = select(0.0, exp(x - m), x > NEG);
+    ps[r] = p;
+    lsum += p;
+  }
+  let l = reduceSum(lsum, lid);
+  let slot = (wg.z * params.nHeads + h) * params.nChunks + chunk;
+  let n = select(0u, hi - lo, hi > lo);
+  for (var c = lid; c < HEAD_DIM; c += WG) {
+    var a = 0.0;
+    for (var r = 0u; r < n; r++) {
+      let pr = ps[r];
+      if (pr != 0.0) { a += pr * v[vBase(b, kvh, lo + r) + c / 4u][c % 4u]; }
+    }
+    if (params.nChunks == 1u) {
+      let ob = oBase(b, i, h) * 4u + c;
+      o[ob / 4u][ob % 4u] = select(0.0, a / l, l > 0.0);
+    } else {
+      part[slot * HEAD_DIM + c] = a;
+    }
+  }
+  if (params.nChunks > 1u && lid == 0u) { stats[slot] = vec2<f32>(m, l); }
+}
+
+@compute @workgroup_size(WG)
+fn combine(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let h = wg.x;
+  let z = wg.y;
+  let b = z / params.nQ;
+  let i = z % params.nQ;
+  let base = (z * params.nHeads + h) * params.nChunks;
+  var gm = NEG;
+  for (var c = 0u; c < params.nChunks; c++) {
+    let ml = stats[base + c];
+    if (ml.y > 0.0) { gm = max(gm, ml.x); }
+  }
+  for (var d = lid; d < HEAD_DIM; d += WG) {
+    var a = 0.0;
+    var l = 0.0;
+    for (var c = 0u; c < params.nChunks; c++) {
+      let ml = stats[base + c];
+      if (ml.y > 0.0) {
+        let w = exp(ml.x - gm);
+        a += w * part[(base + c) * HEAD_DIM + d];
+        l += w * ml.y;
+      }
+    }
+    let ob = oBase(b, i, h) * 4u + d;
+    o[ob / 4u][ob % 4u] = select(0.0, a / l, l > 0.0);
+  }
+}
+
+// HiRED key scores: thread per key; loops over heads and query tiles (q + saved m, l in
+// workgroup memory) and sums exp(s - m_i) / l_i. Writes part[b * nKeys + j] = mean over (h, i).
+var<workgroup> qt: array<vec4<f32>, BK * D4>;
+var<workgroup> mt: array<vec2<f32>, BK>;
+
+@compute @workgroup_size(WG)
+fn keyscores(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let b = wg.y;
+  let j = wg.x * WG + lid;
+  let jj = min(j, params.nKeys - 1u);
+  var total = 0.0;
+  var kr: array<vec4<f32>, D4>;
+  for (var h = 0u; h < params.nHeads; h++) {
+    let kvh = h / (params.nHeads / params.nKv);
+    let kb = kBase(b, kvh, jj);
+    for (var c = 0u; c < D4; c++) { kr[c] = k[kb + c]; }
+    for (var t0 = 0u; t0 < params.nQ; t0 += BK) {
+      workgroupBarrier();
+      for (var e = lid; e < BK * D4; e += WG) {
+        let t = min(t0 + e / D4, params.nQ - 1u);
+        qt[e] = q[qBase(b, t, h) + e % D4] * params.scale;
+      }
+      for (var e = lid; e < BK; e += WG) {
+        let t = t0 + e;
+        mt[e] = select(vec2<f32>(0.0, 0.0), stats[(b * params.nHeads + h) * params.nQ + min(t, params.nQ - 1u)], t < params.nQ);
+      }
+      workgroupBarrier();
+      for (var r = 0u; r < BK; r++) {
+        let ml = mt[r];
+        if (ml.y > 0.0 && visible(t0 + r, jj)) {
+          var d4 = vec4<f32>(0.0);
+          for (var c = 0u; c < D4; c++) { d4 += qt[r * D4 + c] * kr[c]; }
+          total += exp(d4.x + d4.y + d4.z + d4.w - ml.x) / ml.y;
+        }
+      }
+    }
+  }
+  if (j < params.nKeys) { part[b * params.nKeys + j] = total / f32(params.nHeads * params.nQ); }
+}

@@ -1,0 +1,135 @@
+// Parity of the attention family against reference/attention.ts on Dawn (SwiftShader in CI):
+// causal prefill (flash) and decode (split-K, several chunks), tree verification with an
+// ancestor mask, bidirectional batched vision attention from a fused QKV buffer, HiRED key
+// scores. Odd lengths, GQA, head_dim 32/64/128. Tolerance: max |gpu - ref| < 1e-4 (outputs are
+// convex combinations of values in [-1, 1]); key scores relative 1e-4.
+import { describe, expect, it } from 'vitest';
+import { testContext } from '../gpu/test-context';
+import { Recorder } from '../gpu/recorder';
+import { createAttention, type AttentionMode } from './attention';
+import { attentionRef, keyScoresRef, treeMaskFromParents, type AttentionRefArgs } from './reference/attention';
+import { randomF32 } from './reference/matmul';
+import { createF32, readF32, uploadF32, uploadU32 } from './types';
+
+const TOL = 1e-4;
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < b.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return Number.isNaN(m) ? Infinity : m;
+}
+
+interface CacheCase {
+  mode: Exclude<AttentionMode, 'full'>;
+  nQ: number;
+  nHeads: number;
+  nKv: number;
+  d: number;
+  keyCap: number;
+  start?: number;
+  committed?: number;
+  parents?: number[];
+}
+
+/** Q [nQ, nHeads*d] contiguous, K/V in cache layout [nKv, keyCap, d]. */
+async function runCache(c: CacheCase, seed: number) {
+  const ctx = await testContext();
+  const { nQ, nHeads, nKv, d, keyCap } = c;
+  const q = randomF32(nQ * nHeads * d, seed);
+  const k = randomF32(nKv * keyCap * d, seed + 1);
+  const v = randomF32(nKv * keyCap * d, seed + 2);
+  const treeMask = c.parents ? treeMaskFromParents(c.parents) : undefined;
+  const ref: AttentionRefArgs = { mode: c.mode, q, k, v, batch: 1, nQ, nHeads, nKv, headDim: d, keyCap, start: c.start, committed: c.committed, treeMask };
+  const out = createF32(ctx, [nQ, nHeads * d]);
+  const kvView = (t: Float32Array) => ({ t: uploadF32(ctx, t, [nKv, keyCap, d]), strideH: keyCap * d, strideT: d });
+  const op = createAttention(ctx, {
+    mode: c.mode,
+    nHeads,
+    nKv,
+    headDim: d,
+    q: { t: uploadF32(ctx, q, [nQ, nHeads * d]), strideT: nHeads * d },
+    k: kvView(k),
+    v: kvView(v),
+    out,
+    maxQ: nQ,
+    maxKeys: keyCap,
+    mask: treeMask ? uploadU32(ctx, treeMask, [treeMask.length]) : undefined,
+  });
+  const rec = new Recorder(ctx);
+  op.record(rec, { nQ, start: c.start, committed: c.committed });
+  await rec.submitAndWait();
+  return { got: await readF32(ctx, out), want: attentionRef(ref) };
+}
+
+describe('attention over the KV cache', () => {
+  it.each<[string, CacheCase]>([
+    ['prefill flash, GQA, d=32, odd length past one block', { mode: 'causal', nQ: 70, nHeads: 4, nKv: 2, d: 32, keyCap: 80, start: 3 }],
+    ['prefill flash, d=64, from 0', { mode: 'causal', nQ: 33, nHeads: 3, nKv: 1, d: 64, keyCap: 40, start: 0 }],
+    ['prefill flash, d=128', { mode: 'causal', nQ: 9, nHeads: 2, nKv: 2, d: 128, keyCap: 20, start: 7 }],
+    ['decode split-K, 2 chunks + combine', { mode: 'causal', nQ: 1, nHeads: 3, nKv: 1, d: 64, keyCap: 320, start: 300 }],
+    ['decode split-K, one chunk', { mode: 'causal', nQ: 1, nHeads: 4, nKv: 2, d: 32, keyCap: 64, start: 40 }],
+    ['short chunk split-K (3 queries)', { mode: 'causal', nQ: 3, nHeads: 2, nKv: 1, d: 64, keyCap: 300, start: 257 }],
+    ['tree of 7 nodes after 260 committed', { mode: 'tree', nQ: 7, nHeads: 3, nKv: 1, d: 64, keyCap: 272, committed: 260, parents: [-1, 0, 0, 1, 1, 2, 5] }],
+    ['tree of 40 nodes (2 mask words), nothing committed', { mode: 'tree', nQ: 40, nHeads: 2, nKv: 2, d: 32, keyCap: 40, committed: 0, parents: Array.from({ length: 40 }, (_, i) => (i === 0 ? -1 : Math.floor((i - 1) / 2))) }],
+  ])('%s', async (_name, c) => {
+    const { got, want } = await runCache(c, c.nQ * 31 + c.d);
+    expect(maxAbsDiff(got, want)).toBeLessThan(TOL);
+  });
+});
+
+describe('bidirectional vision attention from a fused QKV buffer', () => {
+  it.each([
+    [2, 37, 3, 32, true],
+    [1, 70, 2, 64, true],
+    [3, 20, 2, 128, false],
+  ])('B=%i T=%i H=%i d=%i scores=%s', async (B, T, H, d, withScores) => {
+    const ctx = await testContext();
+    const row = 3 * H * d;
+    const qkv = randomF32(B * T * row, B * 100 + T);
+    // canonical copies for the reference: q [B, T, H, d]; k, v [B, H, T, d]
+    const q = new Float32Array(B * T * H * d);
+    const k = new Float32Array(B * H * T * d);
+    const v = new Float32Array(B * H * T * d);
+    for (let b = 0; b < B; b++)
+      for (let t = 0; t < T; t++)
+        for (let h = 0; h < H; h++)
+          for (let c = 0; c < d; c++) {
+            const src = (b * T + t) * row + h * d + c;
+            q[((b * T + t) * H + h) * d + c] = qkv[src];
+            k[((b * H + h) * T + t) * d + c] = qkv[src + H * d];
+            v[((b * H + h) * T + t) * d + c] = qkv[src + 2 * H * d];
+          }
+    const ref: AttentionRefArgs = { mode: 'full', q, k, v, batch: B, nQ: T, nHeads: H, nKv: H, headDim: d, keyCap: T, nKeys: T };
+    const buf = uploadF32(ctx, qkv, [B * T, row]);
+    const out = createF32(ctx, [B * T, H * d]);
+    const scores = withScores ? createF32(ctx, [B, T]) : undefined;
+    const view = (off: number) => ({ t: buf, offset: off, strideB: T * row, strideH: d, strideT: row });
+    const op = createAttention(ctx, {
+      mode: 'full',
+      nHeads: H,
+      nKv: H,
+      headDim: d,
+      q: { t: buf, strideT: row, strideB: T * row },
+      k: view(H * d),
+      v: view(2 * H * d),
+      out,
+      maxQ: T,
+      maxKeys: T,
+      maxBatch: B,
+      keyScores: scores,
+    });
+    const rec = new Recorder(ctx);
+    op.record(rec, { nQ: T, batch: B });
+    await rec.submitAndWait();
+    expect(maxAbsDiff(await readF32(ctx, out), attentionRef(ref))).toBeLessThan(TOL);
+    if (scores) {
+      const want = keyScoresRef(ref);
+      const got = await readF32(ctx, scores);
+      let rel = 0;
+      for (let i = 0; i < want.length; i++) rel = Math.max(rel, Math.abs(got[i] - want[i]) / want[i]);
+      expect(rel).toBeLessThan(TOL);
+      // every batch item's scores average to 1 / T (each query row sums to 1)
+      for (let b = 0; b < B; b++) expect(got.subarray(b * T, b * T + T).reduce((s, x) => s + x, 0)).toBeCloseTo(1, 4);
+    }
+  });
+});

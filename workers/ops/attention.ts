@@ -1,0 +1,184 @@
+// Attention op family over one WGSL source (shaders/attention.wgsl), variant key = (mask mode,
+// head_dim, kernel entry, stats). Modes:
+//   causal  prefill (flash kernel) and decode / short chunks (split-K kernel) over the KV cache
+//   tree    PPD verification: nodes see the committed cache [0, L) and their ancestors (bitmask)
+//   full    bidirectional (vision encoder), batched; optionally HiRED per-key scores (mean
+//           attention received over queries and heads) from a second pass over saved softmax stats
+// Inputs are addressed by element offsets and strides, so Q/K/V can come straight from a fused
+// QKV buffer ([B*T, 3*H*d]) or from the KV cache ([nKv, maxSeq, d], kv-cache-ops.ts).
+// Output is always contiguous [B, nQ, nHeads, d]. Softmax scale defaults to 1/sqrt(d).
+import type { GpuContext } from '../gpu/context';
+import type { Kernel } from '../gpu/pipelines';
+import { createBindGroup, type BufferBinding, type Recorder } from '../gpu/recorder';
+import attnSrc from '../../shaders/attention.wgsl?raw';
+import { bindTensor, numel, OpShapeError, packParams, type GpuTensor, type Op } from './types';
+
+export type AttentionMode = 'causal' | 'tree' | 'full';
+
+export const ATTN_WG = 64;
+/** Keys per split-K workgroup (CHUNK in the shader). */
+export const ATTN_CHUNK = 256;
+/** Causal calls with at most this many queries use the split-K kernel (decode). */
+export const ATTN_SPLIT_MAX_Q = 4;
+/** Tree verification supports up to this many nodes. */
+export const ATTN_MAX_TREE = 64;
+
+/** A strided view of Q (per row: heads contiguous, head h at column h * d). Elements. */
+export interface QView {
+  t: GpuTensor;
+  offset?: number;
+  /** Elements between batch items (default nQ * strideT, i.e. the call's rows). */
+  strideB?: number;
+  /** Elements between rows (tokens). */
+  strideT: number;
+}
+
+/** A strided view of K or V: element (b, kvh, j, c) at offset + b*strideB + kvh*strideH + j*strideT + c. */
+export interface KvView {
+  t: GpuTensor;
+  offset?: number;
+  strideB?: number;
+  strideH: number;
+  strideT: number;
+}
+
+export interface AttentionInit {
+  mode: AttentionMode;
+  nHeads: number;
+  nKv: number;
+  headDim: number;
+  q: QView;
+  k: KvView;
+  v: KvView;
+  /** f32, >= maxBatch * maxQ * nHeads * headDim: out[b, i, h, c]. */
+  out: GpuTensor;
+  /** Most queries (rows) per batch item in one call. */
+  maxQ: number;
+  /** Most key slots a call may touch (cache max_seq, or T for vision). */
+  maxKeys: number;
+  maxBatch?: number;
+  /** tree: u32 [maxQ * ceil(maxQ / 32)] ancestor bitmask, ceil(nQ/32) words per node per call. */
+  mask?: GpuTensor;
+  /** full: f32 [maxBatch, maxKeys], receives HiRED per-key scores each call. */
+  keyScores?: GpuTensor;
+  scale?: number;
+}
+
+export interface AttentionArgs {
+  /** Queries per batch item. */
+  nQ: number;
+  batch?: number;
+  /** causal: position (= cache slot) of query 0; keys [0, start + nQ). */
+  start?: number;
+  /** tree: committed cache length L; the nQ nodes sit in slots L .. L + nQ - 1. */
+  committed?: number;
+  /** full: number of keys (default nQ). */
+  nKeys?: number;
+}
+
+interface Variant {
+  kernel: Kernel;
+  group: GPUBindGroup;
+}
+
+export class Attention implements Op<AttentionArgs> {
+  readonly name: string;
+  private readonly flash?: Variant;
+  private readonly split?: Variant;
+  private readonly combine?: Variant;
+  private readonly scores?: Variant;
+  private readonly maxChunks: number;
+  private readonly scale: number;
+
+  constructor(
+    readonly ctx: GpuContext,
+    readonly init: AttentionInit,
+  ) {
+    const { mode, nHeads, nKv, headDim: d, q, k, v, out, maxQ, maxKeys } = init;
+    const maxBatch = init.maxBatch ?? 1;
+    this.name = `attention_${mode}`;
+    if (nKv < 1 || nHeads % nKv !== 0) throw new OpShapeError(`attention: ${nHeads} heads is not a multiple of ${nKv} kv heads`);
+    if (d % 4 !== 0 || 1024 % d !== 0) throw new OpShapeError(`attention: head_dim ${d} unsupported (use 32, 64 or 128)`);
+    for (const [name, x] of [['q', q], ['k', k], ['v', v]] as const) {
+      const vals = [x.offset ?? 0, x.strideB ?? 0, x.strideT, 'strideH' in x ? x.strideH : 0];
+      if (vals.some((n) => n % 4 !== 0)) throw new OpShapeError(`attention: ${name} offset/strides must be multiples of 4 elements`);
+      if (x.t.dtype !== 'f32') throw new OpShapeError(`attention: ${name} must be f32`);
+    }
+    if (numel(out.shape) < maxBatch * maxQ * nHeads * d) throw new OpShapeError('attention: out too small for maxBatch * maxQ * nHeads * headDim');
+    if (mode === 'tree') {
+      if (!init.mask) throw new OpShapeError('attention: tree mode needs a mask tensor');
+      if (maxQ > ATTN_MAX_TREE) throw new OpShapeError(`attention: tree of ${maxQ} nodes, at most ${ATTN_MAX_TREE}`);
+    }
+    if (init.keyScores && mode !== 'full') throw new OpShapeError('attention: keyScores need mode "full"');
+    if (init.keyScores && numel(init.keyScores.shape) < maxBatch * maxKeys) throw new OpShapeError('attention: keyScores too small');
+    this.scale = init.scale ?? 1 / Math.sqrt(d);
+    this.maxChunks = Math.ceil(maxKeys / ATTN_CHUNK);
+
+    const useSplit = mode === 'tree' || mode === 'causal';
+    const useFlash = mode !== 'tree';
+    const zMax = maxBatch * maxQ;
+    const statsLen = Math.max(useSplit ? zMax * nHeads * this.maxChunks : 0, init.keyScores ? zMax * nHeads : 0, 4);
+    const stats: BufferBinding = ctx.buffers.create(statsLen * 8, 'attn.stats');
+    const part: BufferBinding = ctx.buffers.create(Math.max(useSplit && this.maxChunks > 1 ? zMax * nHeads * this.maxChunks * d : 0, 4) * 4, 'attn.part');
+    const maskB: BufferBinding = init.mask ? bindTensor(init.mask) : ctx.buffers.create(16, 'attn.nomask');
+    const base: BufferBinding[] = [bindTensor(q.t), bindTensor(k.t), bindTensor(v.t), bindTensor(out), maskB, stats];
+    const make = (entryPoint: string, stat: boolean, last: BufferBinding): Variant => {
+      const kernel = ctx.pipelines.get({
+        op: 'attention',
+        source: attnSrc,
+        entryPoint,
+        workgroupSize: [ATTN_WG, 1, 1],
+        defines: { HEAD_DIM: `${d}u`, MASK: mode, STATS: stat },
+        bindings: ['read', 'read', 'read', 'rw', 'read', 'rw', 'rw'],
+      });
+      return { kernel, group: createBindGroup(ctx, kernel, [...base, last], `${this.name}.${entryPoint}`) };
+    };
+    if (useFlash) this.flash = make('flash', !!init.keyScores, part);
+    if (useSplit) {
+      this.split = make('split', false, part);
+      this.combine = make('combine', false, part);
+    }
+    if (init.keyScores) this.scores = make('keyscores', true, bindTensor(init.keyScores));
+  }
+
+  record(rec: Recorder, args: AttentionArgs): void {
+    const { mode, nHeads, nKv, headDim: d, q, k, v, maxQ, maxKeys } = this.init;
+    const nQ = args.nQ;
+    const batch = args.batch ?? 1;
+    if (nQ < 1 || nQ > maxQ) throw new OpShapeError(`${this.name}: ${nQ} queries, op sized for ${maxQ}`);
+    if (batch > (this.init.maxBatch ?? 1)) throw new OpShapeError(`${this.name}: batch ${batch} exceeds ${this.init.maxBatch ?? 1}`);
+    let start = 0;
+    let nKeys: number;
+    if (mode === 'causal') {
+      start = args.start ?? 0;
+      nKeys = start + nQ;
+    } else if (mode === 'tree') {
+      start = args.committed ?? 0;
+      nKeys = start + nQ;
+    } else {
+      nKeys = args.nKeys ?? nQ;
+    }
+    if (nKeys > maxKeys) throw new OpShapeError(`${this.name}: ${nKeys} keys exceed the ${maxKeys} the op was sized for`);
+    const useSplit = mode === 'tree' || (mode === 'causal' && nQ <= ATTN_SPLIT_MAX_Q);
+    const nChunks = useSplit ? Math.ceil(nKeys / ATTN_CHUNK) : 1;
+    const u = [
+      nQ, nHeads, nKv, nKeys,
+      q.offset ?? 0, q.strideB ?? nQ * q.strideT, q.strideT, start,
+      k.offset ?? 0, k.strideB ?? 0, k.strideH, k.strideT,
+      v.offset ?? 0, v.strideB ?? 0, v.strideH, v.strideT,
+      nQ * nHeads * d, nHeads * d, nChunks, Math.ceil(nQ / 32),
+    ];
+    const params = packParams(u, [this.scale]);
+    if (useSplit) {
+      rec.dispatch(this.split!.kernel, this.split!.group, params, nChunks, nHeads, batch * nQ);
+      if (nChunks > 1) rec.dispatch(this.combine!.kernel, this.combine!.group, params, nHeads, batch * nQ);
+    } else {
+      rec.dispatch(this.flash!.kernel, this.flash!.group, params, Math.ceil(nQ / ATTN_WG), nHeads, batch);
+      if (this.scores) rec.dispatch(this.scores.kernel, this.scores.group, params, Math.ceil(nKeys / ATTN_WG), batch);
+    }
+  }
+}
+
+export function createAttention(ctx: GpuContext, init: AttentionInit): Attention {
+  return new Attention(ctx, init);
+}
