@@ -198,6 +198,30 @@ describe('install-time conversion (fs store)', () => {
     expect(await store.getManifest('aborted')).toEqual(m);
   });
 
+  it('a reinstall over a ready model un-readies it before overwriting anything', async () => {
+    const root = await modelDir('reinstall', modelFiles(llama));
+    await convertModel(store, 'reinstall', dirFileSource(root), { quantization: policyFor('q8') }, noProgress);
+    expect(await store.getManifest('reinstall')).not.toBeNull();
+    const ac = new AbortController();
+    let readyWhileWriting = false;
+    const watched: TensorStore = {
+      getManifest: (id) => store.getManifest(id),
+      listModels: () => store.listModels(),
+      deleteModel: (id) => store.deleteModel(id),
+      putTensorMeta: (id, m) => store.putTensorMeta(id, m),
+      putManifest: (m) => store.putManifest(m),
+      getChunk: (id, t, i) => store.getChunk(id, t, i),
+      putChunk: async (id, t, i, b) => {
+        readyWhileWriting ||= (await store.getManifest(id)) !== null;
+        if (t === 'layers.1.qkv') ac.abort();
+        return store.putChunk(id, t, i, b);
+      },
+    };
+    await expect(convertModel(watched, 'reinstall', dirFileSource(root), { quantization: policyFor('q4') }, noProgress, ac.signal)).rejects.toThrow(AbortedError);
+    expect(readyWhileWriting).toBe(false);
+    expect(await store.getManifest('reinstall')).toBeNull();
+  });
+
   it('detects a corrupted chunk while reading', async () => {
     const m = (await store.getManifest('llama-q8'))!;
     const meta = tensorMeta(m, 'layers.0.o');
