@@ -1,0 +1,134 @@
+// Privacy, in real Chromium against the production build: (1) while the app is used (new chat,
+// attach a photo, send a message, open the model library), every request made by the context —
+// pages, dedicated workers and the service worker — stays on the app's own origin; (2) the
+// Content-Security-Policy refuses requests to any other host from the page, from a dedicated
+// worker (which gets its policy from its own script's response headers), from a blob: worker and
+// from the service worker, while the model hub's hosts stay allowed.
+import { expect, test, type Page, type Worker } from '@playwright/test';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startProbeServer } from './support/probe-server';
+import { makePng } from './support/png';
+import { waitForServiceWorkerControl } from './support/service-worker';
+
+const dist = process.env.E2E_DIST ?? 'dist';
+
+test('using the app sends no request off its origin', async ({ page, context, baseURL }) => {
+  const origin = new URL(baseURL!).origin;
+  const requests: string[] = [];
+  context.on('request', (r) => {
+    if (r.url().startsWith('http')) requests.push(r.url());
+  });
+
+  await page.goto('/');
+  await waitForServiceWorkerControl(page);
+
+  await page.getByRole('button', { name: 'New chat' }).click();
+  await page.locator('input[type=file]:not([capture])').first().setInputFiles({
+    name: 'kitchen.png',
+    mimeType: 'image/png',
+    buffer: makePng(80, 60, 3),
+  });
+  const attached = page.getByLabel('Attached photos');
+  await expect(attached.getByRole('img', { name: 'kitchen.png' })).toBeVisible();
+  const composer = page.getByRole('textbox', { name: /message|ask/i });
+  await composer.fill('What is on the table?');
+  await page.getByRole('button', { name: /^send/i }).click();
+  await expect(page.getByRole('article', { name: 'You' }).filter({ hasText: 'What is on the table?' })).toBeVisible();
+
+  await page.getByRole('button', { name: 'Model library' }).click();
+  await expect(page.getByRole('heading', { name: /model library/i })).toBeVisible();
+  await page.waitForLoadState('networkidle');
+
+  // The recorder saw the app's own traffic, service worker included (Workbox fetches the
+  // precache with __WB_REVISION__ query strings), so an empty off-origin list means something.
+  expect(requests.length).toBeGreaterThan(3);
+  expect(requests.some((u) => u.includes('__WB_REVISION__'))).toBe(true);
+  expect(requests.filter((u) => new URL(u).origin !== origin)).toEqual([]);
+});
+
+/** fetch() in some JS realm (page, worker, service worker): 'ok:<body>' or 'error:<message>'. */
+type Realm = Pick<Page, 'evaluate'> | Pick<Worker, 'evaluate'>;
+function tryFetch(realm: Realm, url: string): Promise<string> {
+  return realm.evaluate(
+    (u) =>
+      fetch(u).then(
+        async (r) => `ok:${await r.text()}`,
+        (e: unknown) => `error:${e instanceof Error ? e.message : String(e)}`,
+      ),
+    url,
+  );
+}
+
+test('the CSP blocks other hosts from the page, workers and the service worker; the hub is allowed', async ({
+  page,
+  context,
+}) => {
+  const probe = await startProbeServer();
+  try {
+    // Control: without our CSP, the browser reaches the probe (a page on another origin).
+    const control = await context.newPage();
+    await control.goto(`${probe.pageOrigin}/no-csp.html`);
+    expect(await tryFetch(control, `${probe.url}/control`)).toBe('ok:probe');
+    expect(probe.hits).toEqual(['/control']);
+    await control.close();
+
+    await page.goto('/');
+    await waitForServiceWorkerControl(page);
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { violations: string[] }).violations = seen;
+      document.addEventListener('securitypolicyviolation', (e) => seen.push(`${e.effectiveDirective} ${e.blockedURI}`));
+    });
+
+    // The page.
+    expect(await tryFetch(page, `${probe.url}/from-page`)).toMatch(/^error:/);
+
+    // A dedicated worker from the app's own build (its CSP comes from its response headers).
+    const workerScript = readdirSync(join(dist, 'assets')).find((f) => /worker.*\.js$/.test(f));
+    expect(workerScript, 'the build has a worker script').toBeDefined();
+    const [appWorker] = await Promise.all([
+      page.waitForEvent('worker', (w) => w.url().endsWith(workerScript!)),
+      page.evaluate((src) => void new Worker(src, { type: 'module' }), `/assets/${workerScript}`),
+    ]);
+    expect(await tryFetch(appWorker, `${probe.url}/from-worker`)).toMatch(/^error:/);
+
+    // A blob: worker inherits the page's policy.
+    const [blobWorker] = await Promise.all([
+      page.waitForEvent('worker', (w) => w.url().startsWith('blob:')),
+      page.evaluate(() => void new Worker(URL.createObjectURL(new Blob(['onmessage = () => {};'], { type: 'text/javascript' })))),
+    ]);
+    expect(await tryFetch(blobWorker, `${probe.url}/from-blob-worker`)).toMatch(/^error:/);
+
+    // The service worker.
+    const sw = context.serviceWorkers().find((w) => w.url().endsWith('/sw.js'));
+    expect(sw, 'the service worker is running').toBeDefined();
+    expect(await tryFetch(sw!, `${probe.url}/from-service-worker`)).toMatch(/^error:/);
+
+    expect(probe.hits).toEqual(['/control']); // nothing after the control got through
+    const violations = await page.evaluate(() => (window as unknown as { violations: string[] }).violations);
+    expect(violations.some((v) => v.startsWith(`connect-src ${probe.url}`))).toBe(true);
+
+    // The hub and the CDN hosts its downloads redirect to pass the CSP (answered locally here).
+    await context.route(/^https:\/\/([a-z0-9-]+\.)*(huggingface\.co|hf\.co)\//, (route) =>
+      route.fulfill({ status: 200, body: 'hub', headers: { 'access-control-allow-origin': '*' } }),
+    );
+    for (const url of [
+      'https://huggingface.co/api/models/HuggingFaceTB/SmolVLM-256M-Instruct',
+      'https://cdn-lfs-us-1.hf.co/repos/x/y',
+      'https://cas-bridge.xethub.hf.co/xet-bridge-us/x',
+      'https://us.aws.cdn.hf.co/xet-bridge-us/x',
+    ]) {
+      expect(await tryFetch(page, url), url).toBe('ok:hub');
+      expect(await tryFetch(appWorker, url), url).toBe('ok:hub');
+    }
+    // A look-alike host is not the hub.
+    expect(await tryFetch(page, 'https://huggingface.co.example.net/x')).toMatch(/^error:/);
+    const after = await page.evaluate(() => (window as unknown as { violations: string[] }).violations);
+    const blockedHosts = after.map((v) => new URL(v.split(' ')[1]).hostname);
+    expect(blockedHosts.filter((h) => h === 'huggingface.co' || h.endsWith('.hf.co') || h.endsWith('.huggingface.co'))).toEqual([]);
+    expect(blockedHosts).toContain('huggingface.co.example.net');
+  } finally {
+    await probe.close();
+  }
+});

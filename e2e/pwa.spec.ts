@@ -1,0 +1,183 @@
+// Installable offline PWA, in real Chromium against the production build: the first load renders
+// and the service worker takes control; Chromium's own installability check (DevTools
+// `Page.getInstallabilityErrors`) reports nothing; the manifest's fields and icons resolve; the
+// app shell reloads with the network off; a newly deployed service worker raises the "new
+// version" prompt, which switches to it; the CSP arrives as an HTTP header on the document, the
+// service worker and the worker scripts.
+import { chromium, expect, test, type Page } from '@playwright/test';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromiumArgs } from '../playwright.config';
+import { pngSize } from './support/png';
+import { registrationState, waitForServiceWorkerControl } from './support/service-worker';
+import { parseHeadersFile, startStaticServer } from './support/static-server';
+
+const dist = process.env.E2E_DIST ?? 'dist';
+const policy = parseHeadersFile(readFileSync(join(dist, '_headers'), 'utf8')).find((r) => r.pattern === '/*')?.headers[
+  'Content-Security-Policy'
+];
+
+/** The Svelte app mounted: the root holds rendered UI, and the document is Lumen's. */
+async function expectAppShell(page: Page): Promise<void> {
+  await expect(page).toHaveTitle('Lumen');
+  await expect(page.locator('#app > *').first()).toBeAttached();
+}
+
+test('first load renders, the service worker takes control, Chromium finds the app installable', async ({ baseURL }) => {
+  // Chromium never offers installation in an incognito-like context (Playwright's default), so
+  // this check runs in a persistent profile, as a user's browser would.
+  const profile = mkdtempSync(join(tmpdir(), 'lumen-pwa-profile-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: chromiumArgs,
+    baseURL,
+    serviceWorkers: 'allow',
+  });
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    await page.goto('/');
+    await expectAppShell(page);
+    await waitForServiceWorkerControl(page);
+    expect((await registrationState(page)).active).toMatch(/\/sw\.js$/);
+
+    const cdp = await context.newCDPSession(page);
+    const manifest = (await cdp.send('Page.getAppManifest')) as { url: string; errors: { message: string }[] };
+    expect(manifest.url).toMatch(/\/manifest\.webmanifest$/);
+    expect(manifest.errors).toEqual([]);
+    const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+    expect(installabilityErrors).toEqual([]);
+    // No CSP violation or script error on the way (they would show as console errors).
+    expect(errors).toEqual([]);
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+});
+
+test('manifest fields and icons resolve', async ({ request }) => {
+  const res = await request.get('/manifest.webmanifest');
+  expect(res.ok()).toBe(true);
+  expect(res.headers()['content-type']).toContain('application/manifest+json');
+  const m = await res.json();
+  expect(m).toMatchObject({
+    name: 'Lumen',
+    short_name: 'Lumen',
+    start_url: '/',
+    scope: '/',
+    display: 'standalone',
+    theme_color: '#14161c',
+    background_color: '#14161c',
+    share_target: {
+      action: '/share-target',
+      method: 'POST',
+      enctype: 'multipart/form-data',
+      params: { title: 'title', text: 'text', url: 'url', files: [{ name: 'photos' }] },
+    },
+    launch_handler: { client_mode: expect.arrayContaining(['navigate-existing']) },
+  });
+  expect(m.description.length).toBeGreaterThan(20);
+  expect(m.categories.length).toBeGreaterThan(0);
+  expect(m.share_target.params.files[0].accept).toContain('image/*');
+  expect(m.file_handlers[0].action).toBe('/');
+  expect(Object.keys(m.file_handlers[0].accept)).toEqual(expect.arrayContaining(['image/jpeg', 'image/png']));
+
+  const icons = m.icons as { src: string; sizes: string; type: string; purpose: string }[];
+  for (const wanted of ['any', 'maskable']) {
+    for (const size of ['192x192', '512x512']) {
+      expect(icons.some((i) => i.purpose === wanted && i.sizes === size && i.type === 'image/png'), `${wanted} ${size}`).toBe(true);
+    }
+  }
+  expect(icons.some((i) => i.type === 'image/svg+xml')).toBe(true);
+  for (const icon of icons) {
+    const r = await request.get(icon.src);
+    expect(r.ok(), icon.src).toBe(true);
+    expect(r.headers()['content-type'], icon.src).toContain(icon.type);
+    const body = await r.body();
+    if (icon.type === 'image/png') {
+      const { width, height } = pngSize(body);
+      expect(`${width}x${height}`, icon.src).toBe(icon.sizes);
+    } else {
+      expect(body.toString('utf8'), icon.src).toContain('<svg');
+    }
+  }
+});
+
+test('after the first visit the app reloads and navigates with the network off', async ({ page, context }) => {
+  await page.goto('/');
+  await expectAppShell(page);
+  await waitForServiceWorkerControl(page);
+
+  await context.setOffline(true);
+  const fromNetwork: string[] = [];
+  page.on('response', (r) => {
+    if (!r.fromServiceWorker() && r.url().startsWith('http')) fromNetwork.push(r.url());
+  });
+  await page.reload();
+  await expectAppShell(page);
+  // A deep link that was never visited gets the precached shell too (navigation fallback).
+  await page.goto('/some/deep/link?x=1');
+  await expectAppShell(page);
+  expect(fromNetwork).toEqual([]);
+  await context.setOffline(false);
+});
+
+test('a newly deployed service worker raises the update prompt, which switches to it', async ({ page }) => {
+  // Our own static host, so the test can "deploy" a changed sw.js without touching the build.
+  const server = await startStaticServer(dist);
+  try {
+    await page.goto(server.url);
+    await expectAppShell(page);
+    await waitForServiceWorkerControl(page);
+    const prompt = page.getByText('A new version of Lumen is ready');
+    await expect(prompt).toHaveCount(0);
+
+    const sw = readFileSync(join(dist, 'sw.js'), 'utf8');
+    server.override('/sw.js', `${sw}\n// next deployment\n`);
+    await page.reload(); // a navigation checks for a new service worker
+
+    await expect(prompt).toBeVisible();
+    const waiting = await registrationState(page);
+    expect(waiting.waiting).toMatch(/\/sw\.js$/);
+
+    // Dismiss hides it for this page; the next load shows it again (still waiting).
+    await page.getByRole('button', { name: 'Dismiss update notice' }).click();
+    await expect(prompt).toHaveCount(0);
+    await page.reload();
+    await expect(prompt).toBeVisible();
+
+    // Reload: the waiting worker takes over and the page reloads under it.
+    await page.evaluate(() => ((window as unknown as { beforeUpdate: boolean }).beforeUpdate = true));
+    await page.getByRole('button', { name: 'Reload', exact: true }).click();
+    await page.waitForFunction(() => !(window as unknown as { beforeUpdate?: boolean }).beforeUpdate, undefined, { timeout: 30_000 });
+    await expectAppShell(page);
+    await waitForServiceWorkerControl(page);
+    const after = await registrationState(page);
+    expect(after).toMatchObject({ waiting: null, controlled: true });
+    await expect(prompt).toHaveCount(0);
+  } finally {
+    await server.close();
+  }
+});
+
+test('the CSP is an HTTP header on the document, the service worker and worker scripts', async ({ page, request }) => {
+  expect(policy).toContain("connect-src 'self'");
+  const doc = await page.goto('/');
+  expect(doc?.headers()['content-security-policy']).toBe(policy);
+  expect(await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content')).toContain(
+    "default-src 'self'",
+  );
+
+  const workerScripts = readdirSync(join(dist, 'assets')).filter((f) => /worker.*\.js$/.test(f));
+  expect(workerScripts.length).toBeGreaterThan(0);
+  for (const path of ['/sw.js', ...workerScripts.map((f) => `/assets/${f}`)]) {
+    const r = await request.get(path);
+    expect(r.ok(), path).toBe(true);
+    expect(r.headers()['content-security-policy'], path).toBe(policy);
+  }
+});
