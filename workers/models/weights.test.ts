@@ -1,14 +1,20 @@
 // Loading installed tensors into GPU buffers on real WebGPU (Dawn on SwiftShader): a tiny
 // Llama installed into the Node file store is streamed chunk by chunk into buffers, and read
-// back byte-identical to the stored bytes; part bindings point at the aligned q4 scales.
+// back byte-identical to the stored bytes; part bindings point at the aligned q4 scales; and an
+// uploaded q4 tensor drives the real GEMV op, matching the CPU product with the source weights.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeGpu } from '../gpu/node';
+import { testContext } from '../gpu/test-context';
+import { Recorder } from '../gpu/recorder';
+import { createGemv } from '../ops/gemv';
+import { matmulAbsRef, matmulRef, maxScaledError, randomF32 } from '../ops/reference/matmul';
+import { createF32, readF32, uploadF32 } from '../ops/types';
 import { ModelNotInstalledError } from '../protocol/errors';
 import { convertModel, policyFor } from '../storage/convert';
-import { memoryFileSource, modelFiles, tinyLlamaConfig } from '../storage/fixtures';
+import { memoryFileSource, modelFiles, modelTensors, tinyLlamaConfig } from '../storage/fixtures';
+import { dequantize } from '../storage/quant';
 import { readTensorChunks, tensorMeta } from '../storage/tensor-store';
 import type { ModelManifest } from '../storage/tensor-store';
 import { FsTensorStore } from '../storage/tensor-store-fs';
@@ -22,14 +28,10 @@ let manifest: ModelManifest;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lumen-weights-'));
   store = new FsTensorStore(dir);
-  const gpu = await nodeGpu();
-  const adapter = await gpu.requestAdapter();
-  if (!adapter) throw new Error('no WebGPU adapter (SwiftShader ICD missing?)');
-  device = await adapter.requestDevice();
+  device = (await testContext()).device;
   manifest = await convertModel(store, 'tiny', memoryFileSource(modelFiles(tinyLlamaConfig())), { quantization: policyFor('q4'), chunkBytes: 1024 }, () => undefined);
 });
 afterAll(async () => {
-  device?.destroy();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -77,5 +79,32 @@ describe('uploadTensor (Dawn / SwiftShader)', () => {
     for (const t of tensors.values()) t.buffer.destroy();
     await expect(uploadTensor(device, store, 'nope', 'norm')).rejects.toThrow(ModelNotInstalledError);
     await expect(uploadTensor(device, store, 'tiny', 'layers.9.qkv')).rejects.toThrow(/no tensor "layers.9.qkv"/);
+  });
+
+  it('an uploaded q4 weight drives the GEMV op like the source weights (within q4 error)', async () => {
+    const ctx = await testContext();
+    const w = await uploadTensor(ctx.device, store, 'tiny', 'layers.1.gate_up');
+    const [n, k] = w.shape;
+    const src = modelTensors(tinyLlamaConfig());
+    const gate = src.find((t) => t.name === 'model.layers.1.mlp.gate_proj.weight')!.data;
+    const up = src.find((t) => t.name === 'model.layers.1.mlp.up_proj.weight')!.data;
+    const wSrc = new Float32Array(n * k);
+    wSrc.set(gate);
+    wSrc.set(up, gate.length);
+    const stored = await stored('layers.1.gate_up');
+    const meta = tensorMeta(manifest, 'layers.1.gate_up');
+    const wDeq = dequantize({ kind: 'q4', rows: n, cols: k, qweight: new Uint32Array(stored.buffer, 0, meta.parts[0].byteLength / 4), scales: new Float32Array(stored.buffer, meta.parts[1].offset, meta.parts[1].byteLength / 4) });
+    const xs = randomF32(k, 7);
+    const x = uploadF32(ctx, xs, [k]);
+    const y = createF32(ctx, [n]);
+    const rec = new Recorder(ctx);
+    createGemv(ctx, { w, x, y }).record(rec);
+    await rec.submitAndWait();
+    const got = await readF32(ctx, y);
+    // Exactly the dequantized stored weight's product (f32 summation-order noise only)...
+    expect(maxScaledError(got, matmulRef(xs, wDeq, 1, n, k), matmulAbsRef(xs, wDeq, 1, n, k))).toBeLessThan(1e-5);
+    // ...and close to the source weights' product (q4 rounding: well under 10% of sum |w x|).
+    expect(maxScaledError(got, matmulRef(xs, wSrc, 1, n, k), matmulAbsRef(xs, wSrc, 1, n, k))).toBeLessThan(0.1);
+    w.buffer.destroy();
   });
 });

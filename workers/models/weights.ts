@@ -1,14 +1,19 @@
 // Loads engine-format tensors from a TensorStore into GPU buffers: each stored chunk (a few
 // MiB, sha-256 checked) is written with queue.writeBuffer at its offset, so a model never sits
 // whole in JS memory. A quantized tensor is ONE buffer holding its parts (qweight, then scales
-// at a 256-byte-aligned offset); `binding(part)` gives the range to put in a bind group.
-import { ModelNotInstalledError } from '../protocol/errors';
+// at a 256-byte-aligned offset). The result IS an ops GpuTensor (workers/ops/types.ts): pass it
+// straight to createGemv / createEmbedding; `binding(part)` gives a raw range when needed.
+import type { GpuTensor } from '../ops/types';
+import { LumenError, ModelNotInstalledError } from '../protocol/errors';
 import { readTensorChunks, requireManifest, tensorMeta } from '../storage/tensor-store';
 import type { ModelManifest, TensorMeta, TensorPart, TensorStore } from '../storage/tensor-store';
 
-export interface GpuTensor {
-  meta: TensorMeta;
-  buffer: GPUBuffer;
+/** An uploaded tensor: an ops GpuTensor (buffer at offset 0, scales in the same buffer) plus its metadata. */
+export interface LoadedTensor extends GpuTensor {
+  readonly meta: TensorMeta;
+  readonly buffer: GPUBuffer;
+  readonly shape: readonly number[];
+  readonly dtype: TensorMeta['dtype'];
   /** Buffer range of one part ("data" for f32; "qweight" / "scales" for q4/q8). */
   binding(part: TensorPart['name']): GPUBufferBinding;
 }
@@ -25,10 +30,15 @@ export interface UploadOptions {
   manifest?: ModelManifest;
 }
 
-function gpuTensor(meta: TensorMeta, buffer: GPUBuffer): GpuTensor {
+function loadedTensor(meta: TensorMeta, buffer: GPUBuffer): LoadedTensor {
+  const scales = meta.parts.find((p) => p.name === 'scales');
   return {
     meta,
     buffer,
+    offset: 0,
+    shape: meta.shape,
+    dtype: meta.dtype,
+    ...(scales ? { scales: { buffer, offset: scales.offset } } : {}),
     binding(part) {
       const p = meta.parts.find((x) => x.name === part);
       if (!p) throw new ModelNotInstalledError(`Tensor "${meta.name}" (${meta.dtype}) has no part "${part}".`);
@@ -44,9 +54,12 @@ export async function uploadTensor(
   modelId: string,
   name: string,
   opts: UploadOptions = {},
-): Promise<GpuTensor> {
+): Promise<LoadedTensor> {
   const manifest = opts.manifest ?? (await requireManifest(store, modelId));
   const meta = tensorMeta(manifest, name);
+  if (meta.byteLength > device.limits.maxBufferSize) {
+    throw new LumenError(`Tensor "${name}" of "${modelId}" needs ${meta.byteLength} bytes, more than this GPU's largest buffer (${device.limits.maxBufferSize}). Choose a smaller model or a stronger quantization.`);
+  }
   const buffer = device.createBuffer({
     label: `${modelId}:${name}`,
     size: Math.max(4, Math.ceil(meta.byteLength / 4) * 4),
@@ -64,7 +77,7 @@ export async function uploadTensor(
     buffer.destroy();
     throw err;
   }
-  return gpuTensor(meta, buffer);
+  return loadedTensor(meta, buffer);
 }
 
 /** Uploads every tensor of an installed model; progress is in bytes over the manifest's total. */
@@ -73,9 +86,9 @@ export async function uploadModel(
   store: TensorStore,
   modelId: string,
   opts: Omit<UploadOptions, 'manifest' | 'onBytes'> & { onProgress?: (done: number, total: number) => void } = {},
-): Promise<{ manifest: ModelManifest; tensors: Map<string, GpuTensor> }> {
+): Promise<{ manifest: ModelManifest; tensors: Map<string, LoadedTensor> }> {
   const manifest = await requireManifest(store, modelId);
-  const tensors = new Map<string, GpuTensor>();
+  const tensors = new Map<string, LoadedTensor>();
   let base = 0;
   try {
     for (const meta of manifest.tensors) {
