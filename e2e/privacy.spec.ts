@@ -48,16 +48,13 @@ test('using the app sends no request off its origin', async ({ page, context, ba
 });
 
 /** fetch() in some JS realm (page, worker, service worker): 'ok:<body>' or 'error:<message>'. */
-type Realm = Pick<Page, 'evaluate'> | Pick<Worker, 'evaluate'>;
-function tryFetch(realm: Realm, url: string): Promise<string> {
-  return realm.evaluate(
-    (u) =>
-      fetch(u).then(
-        async (r) => `ok:${await r.text()}`,
-        (e: unknown) => `error:${e instanceof Error ? e.message : String(e)}`,
-      ),
-    url,
-  );
+function tryFetch(realm: Page | Worker, url: string): Promise<string> {
+  const attempt = (u: string) =>
+    fetch(u).then(
+      async (r) => `ok:${await r.text()}`,
+      (e: unknown) => `error:${e instanceof Error ? e.message : String(e)}`,
+    );
+  return 'mainFrame' in realm ? realm.evaluate(attempt, url) : realm.evaluate(attempt, url);
 }
 
 test('the CSP blocks other hosts from the page, workers and the service worker; the hub is allowed', async ({

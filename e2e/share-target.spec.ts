@@ -69,12 +69,14 @@ test('a share-target POST with photos opens a new chat with them attached', asyn
   await expect(attached).toBeVisible();
   await expect(attached.getByRole('img', { name: 'harbour.png' })).toBeVisible();
   await expect(attached.getByRole('img', { name: 'sunset.png' })).toBeVisible();
-  // The thumbnails show the shared bytes (decoded, right aspect), not a placeholder.
-  const sizes = await attached.locator('img').evaluateAll((imgs) =>
-    (imgs as HTMLImageElement[]).map((img) => ({ alt: img.alt, w: img.naturalWidth, h: img.naturalHeight })),
-  );
-  expect(sizes.find((s) => s.alt === 'harbour.png')).toMatchObject({ w: 96, h: 64 });
-  expect(sizes.find((s) => s.alt === 'sunset.png')).toMatchObject({ w: 64, h: 96 });
+  // The thumbnails show the shared pictures (decoded, each with its own aspect), not placeholders.
+  const aspect = async (name: string) =>
+    attached.getByRole('img', { name }).evaluate(async (img: HTMLImageElement) => {
+      await img.decode();
+      return img.naturalWidth / img.naturalHeight;
+    });
+  expect(await aspect('harbour.png')).toBeCloseTo(96 / 64, 1);
+  expect(await aspect('sunset.png')).toBeCloseTo(64 / 96, 1);
 
   // The inbox is consumed once, and the URL no longer carries the share id (a reload won't re-import).
   await expect.poll(() => inboxCount(page)).toBe(0);
