@@ -71,8 +71,8 @@ test('manifest fields and icons resolve', async ({ request }) => {
     start_url: '/',
     scope: '/',
     display: 'standalone',
-    theme_color: '#14161c',
-    background_color: '#14161c',
+    theme_color: '#111318',
+    background_color: '#111318',
     share_target: {
       action: '/share-target',
       method: 'POST',
