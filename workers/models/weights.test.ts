@@ -91,9 +91,9 @@ describe('uploadTensor (Dawn / SwiftShader)', () => {
     const wSrc = new Float32Array(n * k);
     wSrc.set(gate);
     wSrc.set(up, gate.length);
-    const stored = await stored('layers.1.gate_up');
+    const packedBytes = await stored('layers.1.gate_up');
     const meta = tensorMeta(manifest, 'layers.1.gate_up');
-    const wDeq = dequantize({ kind: 'q4', rows: n, cols: k, qweight: new Uint32Array(stored.buffer, 0, meta.parts[0].byteLength / 4), scales: new Float32Array(stored.buffer, meta.parts[1].offset, meta.parts[1].byteLength / 4) });
+    const wDeq = dequantize({ kind: 'q4', rows: n, cols: k, qweight: new Uint32Array(packedBytes.buffer, 0, meta.parts[0].byteLength / 4), scales: new Float32Array(packedBytes.buffer, meta.parts[1].offset, meta.parts[1].byteLength / 4) });
     const xs = randomF32(k, 7);
     const x = uploadF32(ctx, xs, [k]);
     const y = createF32(ctx, [n]);
