@@ -1,0 +1,114 @@
+"""On-the-fly training batches for the demo VLM: render scenes, run the real Idefics3 processor,
+append answers, mask everything but the answer in the labels.
+
+One scene image serves several questions. The processor runs once per image; the other
+questions reuse its image-expanded prefix (the prompt is `<|im_start|>User:` + image tokens +
+question + `<end_of_utterance>\nAssistant:`, and added tokens split the text, so the ids of a
+second question are the prefix ids + the ids of its own text; `check_prompt_ids` verifies that).
+Tiles travel between processes as uint8 (the processor's values are (u/255 - 0.5) / 0.5 of a
+uint8 resize) and are normalised again on the GPU.
+"""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+
+import scenes
+
+QA_WEIGHTS = {"color": 1.0, "shape": 1.0, "count": 1.2, "position": 1.0, "relative": 1.0, "describe": 1.6}
+
+
+def prompt_text(question: str) -> str:
+    return f"<|im_start|>User:<image>{question}<end_of_utterance>\nAssistant:"
+
+
+def answer_text(answer: str) -> str:
+    return f" {answer}<end_of_utterance>"
+
+
+def encode_image_prompts(processor, image, questions: list[str]):
+    """Prompt ids for each question on one image, and the image's tiles as uint8.
+    returns ([ids], tiles (n_tiles, 3, T, T) uint8)"""
+    enc = processor(text=[prompt_text(questions[0])], images=[[image]], return_tensors="np")
+    ids0 = enc["input_ids"][0].tolist()
+    fake = processor.tokenizer.convert_tokens_to_ids("<fake_token_around_image>")
+    cut = len(ids0) - 1 - ids0[::-1].index(fake)  # last fake token closes the image block
+    prefix = ids0[: cut + 1]
+    out = [ids0]
+    for q in questions[1:]:
+        out.append(prefix + processor.tokenizer(f"{q}<end_of_utterance>\nAssistant:",
+                                                add_special_tokens=False)["input_ids"])
+    pv = enc["pixel_values"][0]  # (n_tiles, 3, T, T) float in [-1, 1]
+    tiles = np.clip(np.rint((pv + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    return out, tiles
+
+
+def check_prompt_ids(processor, image, questions: list[str]) -> None:
+    ids, _ = encode_image_prompts(processor, image, questions)
+    for q, got in zip(questions, ids):
+        ref = processor(text=[prompt_text(q)], images=[[image]], return_tensors="np")["input_ids"][0].tolist()
+        assert ref == got, f"prefix reuse differs from the processor for {q!r}"
+
+
+class SceneBatches(torch.utils.data.IterableDataset):
+    """Endless batches: images_per_batch scenes x qas_per_image questions each."""
+
+    def __init__(self, processor, images_per_batch: int, qas_per_image: int, seed: int):
+        self.processor, self.ipb, self.qpi, self.seed = processor, images_per_batch, qas_per_image, seed
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        wid, nw = (info.id, info.num_workers) if info else (0, 1)
+        k = 0
+        while True:
+            base = self.seed + (k * nw + wid) * self.ipb
+            assert base + self.ipb < scenes.HELDOUT_SEED_BASE
+            yield self.make_batch(range(base, base + self.ipb))
+            k += 1
+
+    def make_batch(self, seeds) -> dict:
+        tok = self.processor.tokenizer
+        seqs, labels, img_index, tiles = [], [], [], []
+        for i, seed in enumerate(seeds):
+            sc = scenes.make_scene(seed)
+            rng = random.Random(seed ^ 0x5EED)
+            qas = [scenes.make_qa(sc, rng, weights=QA_WEIGHTS) for _ in range(self.qpi)]
+            prompts, t = encode_image_prompts(self.processor, sc.image, [q for _, q, _ in qas])
+            tiles.append(torch.from_numpy(t))
+            for p, (_, _, a) in zip(prompts, qas):
+                ans = tok(answer_text(a), add_special_tokens=False)["input_ids"]
+                seqs.append(p + ans)
+                labels.append([-100] * len(p) + ans)
+                img_index.append(i)
+        return collate(seqs, labels, img_index, tiles, tok.pad_token_id)
+
+
+def collate(seqs, labels, img_index, tiles, pad_id: int) -> dict:
+    n, length = len(seqs), max(len(s) for s in seqs)
+    ids = torch.full((n, length), pad_id, dtype=torch.long)
+    lab = torch.full((n, length), -100, dtype=torch.long)
+    att = torch.zeros((n, length), dtype=torch.long)
+    for j, (s, l) in enumerate(zip(seqs, labels)):
+        ids[j, : len(s)], lab[j, : len(l)], att[j, : len(s)] = torch.tensor(s), torch.tensor(l), 1
+    max_tiles = max(t.shape[0] for t in tiles)
+    pad = torch.zeros((len(tiles), max_tiles) + tuple(tiles[0].shape[1:]), dtype=torch.uint8)
+    n_tiles = torch.tensor([t.shape[0] for t in tiles])
+    for i, t in enumerate(tiles):
+        pad[i, : t.shape[0]] = t
+    return {"input_ids": ids, "labels": lab, "attention_mask": att, "tiles": pad, "n_tiles": n_tiles,
+            "img_index": torch.tensor(img_index)}
+
+
+def to_model_inputs(batch: dict, device) -> dict:
+    """uint8 tiles -> normalised pixel_values (B, N, 3, T, T) and pixel_attention_mask (B, N, T, T)."""
+    idx = batch["img_index"].to(device)
+    tiles = batch["tiles"].to(device, non_blocking=True)[idx]            # (B, N, 3, T, T) uint8
+    pv = tiles.float() / 127.5 - 1.0
+    n_tiles = batch["n_tiles"].to(device)[idx]                          # (B,)
+    valid = torch.arange(tiles.shape[1], device=device)[None] < n_tiles[:, None]  # (B, N)
+    pv = pv * valid[:, :, None, None, None]                             # padded tiles are exactly 0
+    pam = valid[:, :, None, None].expand(-1, -1, tiles.shape[-2], tiles.shape[-1])
+    return {"input_ids": batch["input_ids"].to(device), "attention_mask": batch["attention_mask"].to(device),
+            "labels": batch["labels"].to(device), "pixel_values": pv, "pixel_attention_mask": pam}

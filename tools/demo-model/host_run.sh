@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The GPU-host command lines for the demo model (run from the repository root on the host).
+#   MODE=smoke bash tools/demo-model/host_run.sh   # a few minutes: checks + 60 steps + tiny eval/PPD
+#   MODE=full  bash tools/demo-model/host_run.sh   # training (STEPS, BUDGET s) + eval + PPD + reference
+# RESUME=dir continues from ckpt_text/ckpt_vision.safetensors in dir (tokenizer from TOKENIZER=dir).
+# Results go to $OUT: lumen-demo.tar (the exported folder + ppd.safetensors + reference files),
+# ckpt_*.safetensors (fp32 checkpoint), log.txt, eval.json, ppd.json.
+set -euo pipefail
+export PYTHONUNBUFFERED=1
+MODE=${MODE:-smoke}
+W=${WORK:-/tmp/demo}
+E=$W/lumen-demo
+OUT=${OUT:-/tmp/demo-out}
+mkdir -p "$W" "$OUT"
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
+TOK=${TOKENIZER:-$W/tokenizer}
+if [ ! -f "$TOK/tokenizer.json" ]; then python3 tools/demo-model/hf_files.py "$TOK"; fi
+RES=()
+if [ -n "${RESUME:-}" ]; then RES=(--resume "$RESUME"); fi
+if [ "$MODE" = smoke ]; then
+  python3 tools/demo-model/checks.py --tokenizer "$TOK" --batches 20
+  python3 tools/demo-model/train.py --work "$W" --tokenizer-from "$TOK" --export "$E" --steps 60 \
+    --log-every 20 --ckpt-out "$OUT" "${RES[@]}"
+  python3 tools/eval/eval_transformers.py --model "$E" --n-per-type 5 --out "$OUT/eval.json"
+  python3 tools/ppd/train_ppd.py --model "$E" --out "$E/ppd.safetensors" --n-train 64 --n-eval 32 \
+    --steps 30 --report "$OUT/ppd.json"
+else
+  python3 tools/demo-model/train.py --work "$W" --tokenizer-from "$TOK" --export "$E" \
+    --steps "${STEPS:-4000}" --time-budget "${BUDGET:-300}" --lr "${LR:-2e-3}" --ckpt-out "$OUT" "${RES[@]}"
+  python3 tools/eval/eval_transformers.py --model "$E" --n-per-type "${NEVAL:-100}" --out "$OUT/eval.json"
+  python3 tools/ppd/train_ppd.py --model "$E" --out "$E/ppd.safetensors" --n-train "${PPD_N:-2000}" \
+    --n-eval 300 --gen-batch 256 --steps "${PPD_STEPS:-1500}" --time-budget "${PPD_BUDGET:-90}" --report "$OUT/ppd.json"
+fi
+python3 tools/demo-model/dump_reference.py --model "$E" --out-dir "$W/ref"
+cp "$W/ref/sample.png" "$W/ref/reference.json" "$E/"
+tar -C "$W" -cf "$OUT/lumen-demo.tar" lumen-demo
+ls -la "$E" "$OUT"

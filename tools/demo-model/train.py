@@ -1,0 +1,163 @@
+"""Train the Lumen demo VLM (tiny Idefics3) on procedurally generated scenes, then export it.
+
+Runs on the GPU host (torch + transformers + tokenizers + pillow + numpy, no network):
+
+    python3 tools/demo-model/train.py --work /tmp/demo --export $OUT/lumen-demo \
+        --steps 4000 --time-budget 330 --ckpt-out $OUT
+
+1. tokenizer + processor: trained once into <work>/tokenizer (or reused from --tokenizer-from);
+2. model: Idefics3ForConditionalGeneration from `hf_files.model_config` (or --resume);
+3. training: AdamW, warmup + cosine, bf16 autocast, batches rendered on the fly by DataLoader
+   workers (`data.SceneBatches`), loss on answer tokens only; stops at --steps or --time-budget;
+4. export: f16 safetensors + configs + tokenizer/processor files, laid out like SmolVLM;
+   the fp32 checkpoint goes to --ckpt-out as two safetensors files (each < 16 MiB).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import torch  # noqa: E402
+
+import data  # noqa: E402
+import hf_files  # noqa: E402
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--work", required=True, help="scratch folder (tokenizer, logs)")
+    p.add_argument("--export", required=True, help="folder to write the SmolVLM-style model into")
+    p.add_argument("--tokenizer-from", help="folder holding an already trained tokenizer/processor")
+    p.add_argument("--resume", help="folder with ckpt_vision.safetensors + ckpt_text.safetensors")
+    p.add_argument("--ckpt-out", help="where to write the fp32 checkpoint (two files)")
+    p.add_argument("--steps", type=int, default=4000)
+    p.add_argument("--time-budget", type=float, default=1e9, help="seconds of training before stopping")
+    p.add_argument("--images-per-batch", type=int, default=16)
+    p.add_argument("--qas-per-image", type=int, default=6)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--warmup", type=int, default=200)
+    p.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 4) - 2))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--log-every", type=int, default=50)
+    return p.parse_args()
+
+
+def save_checkpoint(model, out: str) -> None:
+    from safetensors.torch import save_file
+    sd = {k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items()}
+    text = {k: v for k, v in sd.items() if ".text_model." in k or k.startswith("lm_head")}
+    rest = {k: v for k, v in sd.items() if k not in text}
+    save_file(text, os.path.join(out, "ckpt_text.safetensors"))
+    save_file(rest, os.path.join(out, "ckpt_vision.safetensors"))
+
+
+def load_checkpoint(model, folder: str) -> None:
+    from safetensors.torch import load_file
+    sd = {**load_file(os.path.join(folder, "ckpt_text.safetensors")),
+          **load_file(os.path.join(folder, "ckpt_vision.safetensors"))}
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    assert not unexpected and all("lm_head" in m for m in missing), (missing, unexpected)
+
+
+def export(model, processor, out: str, meta: dict) -> None:
+    """SmolVLM layout: config.json, model.safetensors (f16), generation_config.json + processor files."""
+    from transformers import GenerationConfig
+    os.makedirs(out, exist_ok=True)
+    half = model.to(torch.float16)
+    half.save_pretrained(out, safe_serialization=True)
+    model.to(torch.float32)
+    GenerationConfig(**hf_files.generation_config(processor.tokenizer)).save_pretrained(out)
+    processor.save_pretrained(out)
+    hf_files.finish_files(out)
+    cfg_path = os.path.join(out, "config.json")
+    cfg = json.load(open(cfg_path))
+    cfg["torch_dtype"] = "float16"  # the key older readers (and SmolVLM's own config.json) use
+    rope = cfg["text_config"].get("rope_parameters") or {}
+    cfg["text_config"].setdefault("rope_theta", rope.get("rope_theta", 100000.0))
+    with open(cfg_path, "w") as f:
+        json.dump(cfg, f, indent=2)
+        f.write("\n")
+    with open(os.path.join(out, "training_meta.json"), "w") as f:
+        json.dump(meta, f, indent=2)
+
+
+def main() -> None:
+    args = parse_args()
+    torch.manual_seed(args.seed)
+    os.makedirs(args.work, exist_ok=True)
+    from transformers import Idefics3ForConditionalGeneration
+
+    tok_dir = args.tokenizer_from or os.path.join(args.work, "tokenizer")
+    processor = (hf_files.load_processor(tok_dir) if os.path.exists(os.path.join(tok_dir, "tokenizer.json"))
+                 else hf_files.train_tokenizer(tok_dir))
+    tok = processor.tokenizer
+    print(f"tokenizer: {len(tok)} tokens; sample ids {tok(' a small red circle')['input_ids']}", flush=True)
+
+    config = hf_files.model_config(tok)
+    model = Idefics3ForConditionalGeneration(config)
+    if args.resume:
+        load_checkpoint(model, args.resume)
+    model.cuda().train()
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"parameters: {n_params:,}", flush=True)
+
+    ds = data.SceneBatches(processor, args.images_per_batch, args.qas_per_image, seed=args.seed * 10_000_000)
+    loader = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=args.workers, prefetch_factor=4,
+                                         persistent_workers=True, pin_memory=True)
+    decay, no_decay = [], []
+    for n, p in model.named_parameters():
+        (no_decay if p.ndim < 2 or "norm" in n or "embed" in n else decay).append(p)
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=args.lr, betas=(0.9, 0.95), fused=True)
+
+    def lr_at(step: int) -> float:
+        """Linear warmup, then cosine to 5% over whichever ends first: --steps or --time-budget."""
+        if step < args.warmup:
+            return args.lr * (step + 1) / args.warmup
+        t = max((step - args.warmup) / max(1, args.steps - args.warmup), (time.time() - t0) / args.time_budget)
+        return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
+
+    t0, step, seen, loss_acc = time.time(), 0, 0, 0.0
+    for batch in loader:
+        inputs = data.to_model_inputs(batch, "cuda")
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step)
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            loss = model(**inputs).loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        seen += inputs["input_ids"].shape[0]
+        loss_acc += loss.item() if step % 10 == 0 else 0.0
+        if step % args.log_every == 0:
+            el = time.time() - t0
+            print(f"step {step} loss {loss_acc / (args.log_every / 10):.4f} lr {lr_at(step):.2e} "
+                  f"seqs {seen} elapsed {el:.0f}s ({seen / el:.0f} seq/s)", flush=True)
+            loss_acc = 0.0
+        if step >= args.steps or time.time() - t0 > args.time_budget:
+            break
+    train_s = time.time() - t0
+    print(f"trained {step} steps, {seen} sequences in {train_s:.0f}s", flush=True)
+    model.eval()
+    if args.ckpt_out:
+        os.makedirs(args.ckpt_out, exist_ok=True)
+        save_checkpoint(model, args.ckpt_out)
+    meta = {"steps": step, "sequences": seen, "train_seconds": round(train_s, 1), "parameters": n_params,
+            "device": torch.cuda.get_device_name(0), "args": vars(args), "resumed": bool(args.resume)}
+    export(model, processor, args.export, meta)
+    size = sum(os.path.getsize(os.path.join(args.export, f)) for f in os.listdir(args.export))
+    print(f"exported to {args.export}: {size / 1e6:.2f} MB", flush=True)
+    shutil.copy(os.path.join(args.export, "training_meta.json"), os.path.join(args.work, "training_meta.json"))
+
+
+if __name__ == "__main__":
+    main()
