@@ -12,7 +12,7 @@ export class ParamsRing {
   readonly slot: number;
   private mirror: Uint8Array<ArrayBuffer>;
   private used = 0;
-  /** The Recorder currently writing into the ring (one at a time per context). */
+  /** The Recorder currently writing into the ring (the newest one; older unsubmitted ones are dead). */
   owner: object | null = null;
 
   constructor(
@@ -35,6 +35,11 @@ export class ParamsRing {
     this.mirror.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), off);
     this.used += this.slot;
     return off;
+  }
+
+  /** Forget unflushed slots (a recording was abandoned). */
+  reset(): void {
+    this.used = 0;
   }
 
   /** Upload the slots written since the last flush (ordered before the next submit). */
@@ -81,21 +86,27 @@ export class Recorder {
     readonly ctx: GpuContext,
     readonly label = 'forward',
   ) {
-    if (ctx.params.owner && ctx.params.owner !== this) {
-      throw new LumenError('Another Recorder is still open on this GPU context: submit it before recording a new one.');
-    }
+    // A newer recorder takes the ring over; one left unsubmitted (e.g. by an exception while
+    // recording) is abandoned and refuses further use.
+    ctx.params.reset();
     ctx.params.owner = this;
     this.encoder = ctx.device.createCommandEncoder({ label });
   }
 
-  private computePass(): GPUComputePassEncoder {
+  private checkOpen(): void {
     if (this.closed) throw new LumenError('Recorder already submitted.');
+    if (this.ctx.params.owner !== this) throw new LumenError('A newer Recorder was opened on this GPU context before this one was submitted: record one pass at a time.');
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    this.checkOpen();
     if (!this.pass) this.pass = this.encoder.beginComputePass({ label: this.label });
     return this.pass;
   }
 
   /** Record one dispatch: `params` goes to this dispatch's ring slot (binding 0). */
   dispatch(kernel: Kernel, bindGroup: GPUBindGroup, params: ArrayBufferView, x: number, y = 1, z = 1): void {
+    this.checkOpen();
     if (x === 0 || y === 0 || z === 0) return;
     const max = this.ctx.caps.maxComputeWorkgroupsPerDimension;
     if (x > max || y > max || z > max) throw new LumenError(`${kernel.spec.op}: dispatch ${x}x${y}x${z} exceeds ${max} workgroups per dimension`);
@@ -137,7 +148,7 @@ export class Recorder {
 
   /** Finish and submit everything recorded. The recorder cannot be reused. */
   submit(): void {
-    if (this.closed) throw new LumenError('Recorder already submitted.');
+    this.checkOpen();
     this.endPass();
     this.ctx.params.flush();
     this.submitted.push(this.encoder.finish());
@@ -158,6 +169,9 @@ export class Recorder {
     if (this.closed) return;
     this.endPass();
     this.closed = true;
-    this.ctx.params.owner = null;
+    if (this.ctx.params.owner === this) {
+      this.ctx.params.reset();
+      this.ctx.params.owner = null;
+    }
   }
 }

@@ -1,0 +1,72 @@
+// Matmul front door: Y[M, N] = X[M, K] W^T (+ bias) for any M, picking the kernel by M at
+// record time: M = 1 → GEMV (decode), quantized W and M ≤ 64 → skinny GEMM (tree verification,
+// short prompts), otherwise the tiled GEMM. Sub-ops are created on first use.
+import type { GpuContext } from '../gpu/context';
+import type { Recorder } from '../gpu/recorder';
+import { createGemm, type Gemm } from './gemm';
+import { createGemmSkinny, SKINNY_MAX_M, type GemmArgs, type GemmSkinny } from './gemm-skinny';
+import { createGemv, type Gemv } from './gemv';
+import { OpShapeError, type GpuTensor, type Op } from './types';
+
+export interface MatmulInit {
+  w: GpuTensor;
+  x: GpuTensor;
+  y: GpuTensor;
+  bias?: GpuTensor;
+  maxM: number;
+}
+
+export type MatmulKernel = 'gemv' | 'skinny' | 'tiled';
+
+/** Which kernel a call with `m` rows uses. */
+export function matmulKernelFor(dtype: GpuTensor['dtype'], m: number): MatmulKernel {
+  if (m === 1) return 'gemv';
+  if (dtype !== 'f32' && m <= SKINNY_MAX_M) return 'skinny';
+  return 'tiled';
+}
+
+export class Matmul implements Op<GemmArgs> {
+  readonly name = 'matmul';
+  private gemv: Gemv | null = null;
+  private skinny: GemmSkinny | null = null;
+  private tiled: Gemm | null = null;
+
+  constructor(
+    readonly ctx: GpuContext,
+    private readonly init: MatmulInit,
+  ) {
+    if (!(init.maxM >= 1)) throw new OpShapeError(`matmul: maxM ${init.maxM} must be ≥ 1`);
+  }
+
+  /** Create (and compile) the kernels every M up to maxM may use. */
+  warm(): void {
+    const { dtype } = this.init.w;
+    for (const m of [1, Math.min(this.init.maxM, SKINNY_MAX_M), this.init.maxM]) {
+      if (m <= this.init.maxM) this.pick(matmulKernelFor(dtype, m));
+    }
+    this.skinny?.warm();
+  }
+
+  private pick(kind: MatmulKernel): Op<GemmArgs> {
+    const { w, x, y, bias, maxM } = this.init;
+    switch (kind) {
+      case 'gemv': {
+        const g = (this.gemv ??= createGemv(this.ctx, { w, x, y, bias }));
+        return { name: g.name, record: (rec, a) => g.record(rec, { xOffset: a.xOffset, yOffset: a.yOffset }) };
+      }
+      case 'skinny':
+        return (this.skinny ??= createGemmSkinny(this.ctx, { w, x, y, bias, maxM: Math.min(maxM, SKINNY_MAX_M) }));
+      case 'tiled':
+        return (this.tiled ??= createGemm(this.ctx, { w, x, y, bias, maxM }));
+    }
+  }
+
+  record(rec: Recorder, args: GemmArgs): void {
+    if (!(args.m >= 1 && args.m <= this.init.maxM)) throw new OpShapeError(`matmul: m = ${args.m} outside 1..${this.init.maxM}`);
+    this.pick(matmulKernelFor(this.init.w.dtype, args.m)).record(rec, args);
+  }
+}
+
+export function createMatmul(ctx: GpuContext, init: MatmulInit): Matmul {
+  return new Matmul(ctx, init);
+}
