@@ -12,6 +12,7 @@ import { convertModel, policyFor } from './convert';
 import { modelFiles, modelTensors, tinyIdefics3Config, tinyLlamaConfig } from './fixtures';
 import { dirFileSource } from './fs-source';
 import { dequantize } from './quant';
+import { openSafetensors } from './safetensors';
 import { writeSafetensors } from './safetensors-writer';
 import { readTensorChunks, tensorMeta } from './tensor-store';
 import type { ModelManifest, TensorStore } from './tensor-store';
@@ -220,6 +221,18 @@ describe('install-time conversion (fs store)', () => {
     await expect(convertModel(watched, 'reinstall', dirFileSource(root), { quantization: policyFor('q4') }, noProgress, ac.signal)).rejects.toThrow(AbortedError);
     expect(readyWhileWriting).toBe(false);
     expect(await store.getManifest('reinstall')).toBeNull();
+  });
+
+  it.each(['tiny-llama', 'tiny-qwen2'])('converts the transformers-written parity fixture %s', async (name) => {
+    const root = join(process.cwd(), 'tools/parity/fixtures', name);
+    const m = await convertModel(store, name, dirFileSource(root), { quantization: policyFor('f32') }, noProgress);
+    const set = await openSafetensors(dirFileSource(root));
+    expect(m.tiedEmbeddings).toBe(true);
+    expect(Array.from(await dequantStored(store, m, 'embed'))).toEqual(Array.from(await set.readAll('model.embed_tokens.weight')));
+    const p = 'model.layers.1.self_attn.';
+    const qkv = concat(await set.readAll(`${p}q_proj.weight`), await set.readAll(`${p}k_proj.weight`), await set.readAll(`${p}v_proj.weight`));
+    expect(Array.from(await dequantStored(store, m, 'layers.1.qkv'))).toEqual(Array.from(qkv));
+    expect(m.tensors.some((t) => t.name === 'layers.0.qkv_bias')).toBe(name === 'tiny-qwen2');
   });
 
   it('detects a corrupted chunk while reading', async () => {
