@@ -1,6 +1,20 @@
-// App entry: mounts the Svelte root.
+// App entry: applies the theme, mounts the Svelte root, then starts up: GPU probe, chat storage
+// (crash recovery), photos shared into the app (share target inbox, file launch queue), and the
+// engine's model tracking.
 import { mount } from 'svelte';
 import App from './App.svelte';
 import './app.css';
+import { chat } from './state/chat.svelte';
+import { engine } from './state/engine.svelte';
+import { consumeInbox, consumeLaunchQueue } from './state/inbox';
+import { settings } from './state/settings.svelte';
+
+settings.applyTheme();
+matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => settings.applyTheme());
 
 mount(App, { target: document.getElementById('app')! });
+
+void engine.runProbe();
+engine.track();
+consumeLaunchQueue();
+void chat.init().then(() => consumeInbox());

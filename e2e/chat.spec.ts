@@ -1,0 +1,252 @@
+// Chat flows in real Chromium (production build, real IndexedDB, real WebGPU on SwiftShader):
+// a conversation with a photo survives a reload; rename, search and delete; refusals of empty,
+// truncated, HEIC and non-image files; a 50-megapixel PNG dropped and pasted is downscaled to
+// 2048 px; the no-WebGPU banner. Saves the product screenshots into docs/screenshots/.
+import { chromium, expect, test, type Page } from '@playwright/test';
+import { chromiumArgs } from '../playwright.config';
+
+const shots = 'docs/screenshots';
+
+/** A 1600x1200 "photo" (sky, sun, hills, a lake) drawn and PNG-encoded in the page. */
+async function scenePng(page: Page): Promise<Buffer> {
+  const bytes = await page.evaluate(async () => {
+    const c = new OffscreenCanvas(1600, 1200);
+    const g = c.getContext('2d')!;
+    const sky = g.createLinearGradient(0, 0, 0, 700);
+    sky.addColorStop(0, '#2b4c8c');
+    sky.addColorStop(1, '#f2a65a');
+    g.fillStyle = sky;
+    g.fillRect(0, 0, 1600, 1200);
+    g.fillStyle = '#ffe08a';
+    g.beginPath();
+    g.arc(1100, 520, 110, 0, Math.PI * 2);
+    g.fill();
+    const hill = (color: string, y: number, amp: number) => {
+      g.fillStyle = color;
+      g.beginPath();
+      g.moveTo(0, 1200);
+      for (let x = 0; x <= 1600; x += 40) g.lineTo(x, y + Math.sin(x / 180) * amp);
+      g.lineTo(1600, 1200);
+      g.fill();
+    };
+    hill('#3c5a4a', 700, 60);
+    hill('#24392f', 820, 40);
+    g.fillStyle = '#5f87b8';
+    g.fillRect(0, 950, 1600, 250);
+    g.fillStyle = '#c94f3d';
+    g.fillRect(300, 900, 160, 120);
+    const blob = await c.convertToBlob({ type: 'image/png' });
+    return Array.from(new Uint8Array(await blob.arrayBuffer()));
+  });
+  return Buffer.from(bytes);
+}
+
+const fileInput = (page: Page) => page.locator('input[type=file]:not([capture])');
+const attached = (page: Page) => page.getByLabel('Attached photos');
+const sidebar = (page: Page) => page.getByRole('navigation', { name: 'Conversations' });
+
+async function ready(page: Page) {
+  await page.goto('/');
+  await expect(page.getByRole('button', { name: /Engine status: swiftshader/ })).toBeVisible();
+}
+
+async function imageCount(page: Page): Promise<number> {
+  return page.evaluate(
+    () =>
+      new Promise<number>((ok, fail) => {
+        const r = indexedDB.open('lumen-app');
+        r.onerror = () => fail(r.error);
+        r.onsuccess = () => {
+          const q = r.result.transaction('images').objectStore('images').count();
+          q.onsuccess = () => (ok(q.result), r.result.close());
+          q.onerror = () => fail(q.error);
+        };
+      }),
+  );
+}
+
+test('a conversation with a photo survives a reload; rename, search and delete', async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await ready(page);
+  await expect(page.getByRole('heading', { name: 'Ask about your photos' })).toBeVisible();
+  await expect(page.getByText('On-device: nothing leaves this device')).toBeVisible();
+  await page.screenshot({ path: `${shots}/empty-1280.png` });
+
+  const png = await scenePng(page);
+  await fileInput(page).setInputFiles({ name: 'lake.png', mimeType: 'image/png', buffer: png });
+  await expect(attached(page).getByRole('img', { name: 'lake.png' })).toBeVisible();
+  const input = page.getByRole('textbox', { name: 'Message' });
+  await input.fill('What is in this photo?');
+  await input.press('Enter');
+
+  const you = page.getByRole('article', { name: 'You' });
+  await expect(you).toContainText('What is in this photo?');
+  await expect(you.getByRole('img')).toBeVisible();
+  await expect(page.getByText(/No model loaded/)).toBeVisible();
+  await expect(attached(page)).toHaveCount(0);
+  await expect(sidebar(page).getByRole('button', { name: 'What is in this photo?', exact: true })).toBeVisible();
+  await page.screenshot({ path: `${shots}/conversation-1280.png` });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.screenshot({ path: `${shots}/conversation-1280-dark.png` });
+  await page.emulateMedia({ colorScheme: 'light' });
+
+  // Reload: the conversation, the message and the photo come back from IndexedDB.
+  await page.reload();
+  await sidebar(page).getByRole('button', { name: 'What is in this photo?', exact: true }).click();
+  await expect(you).toContainText('What is in this photo?');
+  const photo = you.getByRole('img');
+  await expect(photo).toBeVisible();
+  await expect.poll(() => photo.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([1600, 1200]);
+  await expect(page.getByText(/No model loaded/)).toBeVisible();
+  expect(await imageCount(page)).toBe(1);
+
+  // Rename (Enter saves), persists across a reload.
+  await sidebar(page).getByRole('button', { name: 'Rename “What is in this photo?”' }).click();
+  const title = sidebar(page).getByRole('textbox', { name: /New title/ });
+  await title.fill('Lake at sunset');
+  await title.press('Enter');
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Lake at sunset');
+  await page.reload();
+  await expect(sidebar(page).getByRole('button', { name: 'Lake at sunset', exact: true })).toBeVisible();
+
+  // A second conversation, then search by title.
+  await page.getByRole('button', { name: 'New chat' }).click();
+  await input.fill('Shopping list ideas');
+  await input.press('Enter');
+  await expect(sidebar(page).getByRole('button', { name: 'Shopping list ideas', exact: true })).toBeVisible();
+  const search = page.getByRole('searchbox', { name: 'Search conversations by title' });
+  await search.fill('lake');
+  await expect(sidebar(page).getByRole('button', { name: 'Lake at sunset', exact: true })).toBeVisible();
+  await expect(sidebar(page).getByRole('button', { name: 'Shopping list ideas', exact: true })).toHaveCount(0);
+  await search.fill('nothing like this');
+  await expect(sidebar(page).getByText('No chat titles match')).toBeVisible();
+  await search.fill('');
+
+  // Delete (with confirmation): gone after a reload, and its photo is removed from storage.
+  await sidebar(page).getByRole('button', { name: 'Delete “Lake at sunset”' }).click();
+  await sidebar(page).getByRole('button', { name: 'Delete', exact: true }).click();
+  await expect(sidebar(page).getByRole('button', { name: 'Lake at sunset', exact: true })).toHaveCount(0);
+  await page.reload();
+  await expect(sidebar(page).getByRole('button', { name: 'Shopping list ideas', exact: true })).toBeVisible();
+  await expect(sidebar(page).getByRole('button', { name: 'Lake at sunset', exact: true })).toHaveCount(0);
+  expect(await imageCount(page)).toBe(0);
+});
+
+test('refuses empty, truncated, HEIC and non-image files with clear messages', async ({ page }) => {
+  await ready(page);
+  const jpeg = Buffer.from(
+    await page.evaluate(async () => {
+      const c = new OffscreenCanvas(320, 240);
+      const g = c.getContext('2d')!;
+      g.fillStyle = '#369';
+      g.fillRect(0, 0, 320, 240);
+      g.fillStyle = '#fc3';
+      g.fillRect(40, 40, 120, 90);
+      return Array.from(new Uint8Array(await (await c.convertToBlob({ type: 'image/jpeg', quality: 0.9 })).arrayBuffer()));
+    }),
+  );
+  const heic = Buffer.concat([
+    Buffer.from([0, 0, 0, 24]), Buffer.from('ftypheic'), Buffer.from([0, 0, 0, 0]), Buffer.from('mif1heic'),
+    Buffer.from([0, 0, 1, 0]), Buffer.from('meta'), Buffer.alloc(248, 7),
+  ]);
+  await fileInput(page).setInputFiles([
+    { name: 'empty.jpg', mimeType: 'image/jpeg', buffer: Buffer.alloc(0) },
+    { name: 'cut.jpg', mimeType: 'image/jpeg', buffer: jpeg.subarray(0, Math.floor(jpeg.length / 2)) },
+    { name: 'IMG_0001.HEIC', mimeType: 'image/heic', buffer: heic },
+    { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a picture') },
+    { name: 'whole.jpg', mimeType: 'image/jpeg', buffer: jpeg },
+  ]);
+  const refusals = page.getByRole('list', { name: 'Photos that could not be attached' });
+  await expect(refusals.getByRole('alert')).toHaveCount(4);
+  await expect(refusals).toContainText('"empty.jpg" is empty (0 bytes)');
+  await expect(refusals).toContainText('"cut.jpg" is damaged');
+  await expect(refusals).toContainText(`"IMG_0001.HEIC" is a HEIC photo, which this browser can't read. Share or export it as JPEG`);
+  await expect(refusals).toContainText('"notes.txt" is not a photo');
+  // The good file of the same batch is attached; nothing else is.
+  await expect(attached(page).getByRole('img')).toHaveCount(1);
+  await expect(attached(page).getByRole('img', { name: 'whole.jpg' })).toBeVisible();
+  await refusals.getByRole('button', { name: 'Dismiss' }).first().click();
+  await expect(refusals.getByRole('alert')).toHaveCount(3);
+});
+
+test('a 50-megapixel PNG (dropped) and a pasted photo are downscaled to 2048 px', async ({ page }) => {
+  await ready(page);
+  const t0 = Date.now();
+  // Built in the page: 8660 x 5774 (50 MP), mostly flat so encoding stays quick.
+  await page.evaluate(async () => {
+    const c = new OffscreenCanvas(8660, 5774);
+    const g = c.getContext('2d')!;
+    g.fillStyle = '#8ab';
+    g.fillRect(0, 0, 8660, 5774);
+    g.fillStyle = '#c33';
+    g.fillRect(1000, 1000, 3000, 2000);
+    const file = new File([await c.convertToBlob({ type: 'image/png' })], 'huge.png', { type: 'image/png' });
+    const dt = new DataTransfer();
+    dt.items.add(file);
+    const main = document.querySelector('main')!;
+    for (const type of ['dragenter', 'dragover', 'drop']) main.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+  });
+  const huge = attached(page).getByRole('img', { name: 'huge.png', exact: true });
+  await expect(huge).toBeVisible({ timeout: 60_000 });
+  expect(await huge.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([2048, 1365]);
+  console.log(`50 MP PNG: encoded, dropped and prepared in ${Date.now() - t0} ms`);
+
+  await page.evaluate(async () => {
+    const c = new OffscreenCanvas(3000, 1000);
+    c.getContext('2d')!.fillRect(0, 0, 3000, 1000);
+    const file = new File([await c.convertToBlob({ type: 'image/png' })], 'pasted.png', { type: 'image/png' });
+    const dt = new DataTransfer();
+    dt.items.add(file);
+    document.getElementById('composer-input')!.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+  });
+  const pasted = attached(page).getByRole('img', { name: 'pasted.png', exact: true });
+  await expect(pasted).toBeVisible();
+  expect(await pasted.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([2048, 683]);
+
+  // Removable before sending.
+  await page.getByRole('button', { name: 'Remove pasted.png' }).click();
+  await expect(attached(page).getByRole('img')).toHaveCount(1);
+  await page.getByRole('button', { name: 'Send message' }).click();
+  await expect(page.getByRole('article', { name: 'You' }).getByRole('img')).toHaveCount(1);
+});
+
+test('narrow screen: the conversation list is a drawer; screenshots at 360 px', async ({ page }) => {
+  await page.setViewportSize({ width: 360, height: 780 });
+  await ready(page);
+  await expect(sidebar(page)).toBeHidden();
+  await page.screenshot({ path: `${shots}/empty-360.png` });
+  await fileInput(page).setInputFiles({ name: 'lake.png', mimeType: 'image/png', buffer: await scenePng(page) });
+  await expect(attached(page).getByRole('img', { name: 'lake.png' })).toBeVisible();
+  await page.getByRole('textbox', { name: 'Message' }).fill('How many boats are on the lake?');
+  await page.getByRole('button', { name: 'Send message' }).click();
+  await expect(page.getByText(/No model loaded/)).toBeVisible();
+  await page.screenshot({ path: `${shots}/conversation-360.png` });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.screenshot({ path: `${shots}/conversation-360-dark.png` });
+  await page.emulateMedia({ colorScheme: 'light' });
+
+  await page.getByRole('button', { name: 'Open conversation list' }).click();
+  await expect(sidebar(page)).toBeVisible();
+  await expect(sidebar(page).getByRole('button', { name: 'How many boats are on the lake?', exact: true })).toBeVisible();
+  await page.screenshot({ path: `${shots}/drawer-360.png`, animations: 'disabled' });
+  await page.keyboard.press('Escape');
+  await expect(sidebar(page)).toBeHidden();
+});
+
+test('without WebGPU the app says what is missing and what to do', async ({ baseURL }) => {
+  const args = chromiumArgs.filter((a) => !/webgpu|Vulkan/i.test(a)).concat('--disable-gpu');
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args });
+  try {
+    const page = await browser.newPage({ baseURL });
+    await page.goto('/');
+    const banner = page.getByRole('alert').filter({ hasText: 'WebGPU' });
+    await expect(banner).toContainText('models cannot run');
+    await expect(banner).toContainText('What to do');
+    // Chats still work without a GPU.
+    await page.getByRole('textbox', { name: 'Message' }).fill('Hello');
+    await page.keyboard.press('Enter');
+    await expect(page.getByRole('article', { name: 'You' })).toContainText('Hello');
+  } finally {
+    await browser.close();
+  }
+});

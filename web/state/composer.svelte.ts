@@ -1,0 +1,83 @@
+// Composer state (rune class): draft text and attached photos. Each photo is validated, decoded,
+// downscaled and hashed as soon as it is attached (web/lib/images.ts); refusals are listed with
+// their reason. Thumbnails use object URLs of the prepared JPEG, revoked when no longer shown.
+import { prepareImage, type PreparedImage } from '../lib/images';
+
+export interface Attachment {
+  key: string;
+  /** Original file name; the thumbnail's alt text. */
+  name: string;
+  status: 'processing' | 'ready';
+  image?: PreparedImage;
+  url?: string;
+}
+
+export interface Refusal {
+  key: string;
+  message: string;
+}
+
+/** A file from the picker, paste, drop, share target or launch queue. */
+export interface IncomingFile {
+  name: string;
+  blob: Blob;
+}
+
+let counter = 0;
+const nextKey = () => `a${++counter}`;
+
+class ComposerState {
+  text = $state('');
+  attachments = $state<Attachment[]>([]);
+  refusals = $state<Refusal[]>([]);
+  readonly processing = $derived(this.attachments.some((a) => a.status === 'processing'));
+  readonly canSend = $derived(!this.processing && (this.text.trim().length > 0 || this.attachments.length > 0));
+
+  /** Attaches photos; each is prepared independently so one bad file does not block the others. */
+  async addFiles(files: IncomingFile[]): Promise<void> {
+    await Promise.all(files.map((f) => this.addOne(f)));
+  }
+
+  private async addOne(file: IncomingFile): Promise<void> {
+    const key = nextKey();
+    const name = file.name || 'photo';
+    this.attachments.push({ key, name, status: 'processing' });
+    try {
+      const image = await prepareImage(file.blob, name);
+      const i = this.attachments.findIndex((a) => a.key === key);
+      if (i < 0) return; // removed while processing
+      if (this.attachments.some((a) => a.image?.id === image.id)) {
+        this.attachments.splice(i, 1); // same photo twice: keep one
+        return;
+      }
+      this.attachments[i] = { key, name, status: 'ready', image, url: URL.createObjectURL(image.blob) };
+    } catch (err) {
+      this.attachments = this.attachments.filter((a) => a.key !== key);
+      this.refusals.push({ key, message: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  remove(key: string): void {
+    const a = this.attachments.find((x) => x.key === key);
+    if (a?.url) URL.revokeObjectURL(a.url);
+    this.attachments = this.attachments.filter((x) => x.key !== key);
+  }
+
+  dismissRefusal(key: string): void {
+    this.refusals = this.refusals.filter((r) => r.key !== key);
+  }
+
+  /** Ready photos in attachment order (what a send stores). */
+  readyImages(): PreparedImage[] {
+    return this.attachments.flatMap((a) => (a.status === 'ready' && a.image ? [a.image] : []));
+  }
+
+  /** Empties the composer after a successful send. Object URLs are handed over, not revoked. */
+  clear(): void {
+    this.text = '';
+    this.attachments = [];
+    this.refusals = [];
+  }
+}
+
+export const composer = new ComposerState();
