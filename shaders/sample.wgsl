@@ -192,12 +192,12 @@ fn topk(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     mass += exp(sv[keep] - m) / z;
     keep++;
   }
-  let target = params.u * mass;
+  let goal = params.u * mass;
   var c = 0.0;
   var pick = si[keep - 1u];
   for (var r = 0u; r < keep; r++) {
     c += exp(sv[r] - m) / z;
-    if (c > target) { pick = si[r]; break; }
+    if (c > goal) { pick = si[r]; break; }
   }
   out[0] = select(pick, 0u, pick == NONE);
 }
