@@ -70,7 +70,7 @@ test('a conversation with a photo survives a reload; rename, search and delete',
   await ready(page);
   await expect(page.getByRole('heading', { name: 'Ask about your photos' })).toBeVisible();
   await expect(page.getByText('On-device: nothing leaves this device')).toBeVisible();
-  await page.screenshot({ path: `${shots}/empty-1280.png` });
+  await page.screenshot({ path: `${shots}/empty-1280.png`, animations: 'disabled' });
 
   const png = await scenePng(page);
   await fileInput(page).setInputFiles({ name: 'lake.png', mimeType: 'image/png', buffer: png });
@@ -85,9 +85,9 @@ test('a conversation with a photo survives a reload; rename, search and delete',
   await expect(page.getByText(/No model loaded/)).toBeVisible();
   await expect(attached(page)).toHaveCount(0);
   await expect(sidebar(page).getByRole('button', { name: 'What is in this photo?', exact: true })).toBeVisible();
-  await page.screenshot({ path: `${shots}/conversation-1280.png` });
+  await page.screenshot({ path: `${shots}/conversation-1280.png`, animations: 'disabled' });
   await page.emulateMedia({ colorScheme: 'dark' });
-  await page.screenshot({ path: `${shots}/conversation-1280-dark.png` });
+  await page.screenshot({ path: `${shots}/conversation-1280-dark.png`, animations: 'disabled' });
   await page.emulateMedia({ colorScheme: 'light' });
 
   // Reload: the conversation, the message and the photo come back from IndexedDB.
@@ -214,15 +214,15 @@ test('narrow screen: the conversation list is a drawer; screenshots at 360 px', 
   await page.setViewportSize({ width: 360, height: 780 });
   await ready(page);
   await expect(sidebar(page)).toBeHidden();
-  await page.screenshot({ path: `${shots}/empty-360.png` });
+  await page.screenshot({ path: `${shots}/empty-360.png`, animations: 'disabled' });
   await fileInput(page).setInputFiles({ name: 'lake.png', mimeType: 'image/png', buffer: await scenePng(page) });
   await expect(attached(page).getByRole('img', { name: 'lake.png' })).toBeVisible();
   await page.getByRole('textbox', { name: 'Message' }).fill('How many boats are on the lake?');
   await page.getByRole('button', { name: 'Send message' }).click();
   await expect(page.getByText(/No model loaded/)).toBeVisible();
-  await page.screenshot({ path: `${shots}/conversation-360.png` });
+  await page.screenshot({ path: `${shots}/conversation-360.png`, animations: 'disabled' });
   await page.emulateMedia({ colorScheme: 'dark' });
-  await page.screenshot({ path: `${shots}/conversation-360-dark.png` });
+  await page.screenshot({ path: `${shots}/conversation-360-dark.png`, animations: 'disabled' });
   await page.emulateMedia({ colorScheme: 'light' });
 
   await page.getByRole('button', { name: 'Open conversation list' }).click();
@@ -249,4 +249,48 @@ test('without WebGPU the app says what is missing and what to do', async ({ base
   } finally {
     await browser.close();
   }
+});
+
+test('an answer cut off by a crash comes back as interrupted, rendered as sanitized Markdown', async ({ page }) => {
+  await ready(page);
+  // What a crash mid-answer leaves in storage: an assistant message still marked 'streaming'.
+  await page.evaluate(
+    () =>
+      new Promise<void>((ok, fail) => {
+        const r = indexedDB.open('lumen-app');
+        r.onerror = () => fail(r.error);
+        r.onsuccess = () => {
+          const tx = r.result.transaction(['conversations', 'messages'], 'readwrite');
+          const now = Date.now();
+          tx.objectStore('conversations').put({ id: 'c-crash', title: 'Crashed answer', createdAt: now, updatedAt: now });
+          tx.objectStore('messages').put({ id: 'm1', conversationId: 'c-crash', role: 'user', text: 'Describe it', imageIds: [], createdAt: now });
+          tx.objectStore('messages').put({
+            id: 'm2', conversationId: 'c-crash', role: 'assistant', imageIds: [], createdAt: now + 1, status: 'streaming',
+            text: 'A **red** boat <img src=x onerror="window.__pwned=1"> <script>window.__pwned=2</script>',
+          });
+          tx.oncomplete = () => (r.result.close(), ok());
+          tx.onerror = () => fail(tx.error);
+        };
+      }),
+  );
+  await page.reload();
+  await sidebar(page).getByRole('button', { name: 'Crashed answer', exact: true }).click();
+  const answer = page.getByRole('article', { name: 'Lumen' });
+  await expect(answer.locator('strong')).toHaveText('red');
+  await expect(answer).toContainText('This answer was cut off');
+  await expect(answer.locator('img, script')).toHaveCount(0);
+  expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+  // Retry is offered, and only becomes usable with a loaded model.
+  await expect(answer.getByRole('button', { name: 'Retry answer' })).toBeDisabled();
+  const status = await page.evaluate(
+    () =>
+      new Promise<string>((ok) => {
+        const r = indexedDB.open('lumen-app');
+        r.onsuccess = () => {
+          const q = r.result.transaction('messages').objectStore('messages').get('m2');
+          q.onsuccess = () => ok(q.result.status);
+        };
+      }),
+  );
+  expect(status).toBe('interrupted');
 });

@@ -76,6 +76,14 @@ class EngineState {
     }
   }
 
+  /** Tries the model that failed to load once more. */
+  retryLoad(): void {
+    const failed = this.loadError?.modelId;
+    if (!failed) return;
+    this.loadError = null;
+    void this.load(failed);
+  }
+
   async unload(): Promise<void> {
     this.loadCtl?.abort();
     this.model = null;
@@ -97,6 +105,11 @@ class EngineState {
       $effect(() => {
         const id = settings.modelId;
         const ready = library.ready.some((i) => i.entry.id === id);
+        // Nothing chosen yet (or the chosen model was deleted): pick the first installed one.
+        if (!ready && library.loaded && library.ready.length > 0) {
+          untrack(() => settings.setModel(library.ready[0].entry.id));
+          return;
+        }
         if (this.probe !== 'ok') return;
         if (id && ready && this.model?.modelId !== id && this.loadError?.modelId !== id) untrack(() => void this.load(id));
         if (this.model && !library.ready.some((i) => i.entry.id === this.model!.modelId)) untrack(() => void this.unload());
