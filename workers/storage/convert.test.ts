@@ -165,6 +165,24 @@ describe('install-time conversion (fs store)', () => {
     expect(await store.getManifest(id)).toEqual(before);
   });
 
+  it('rejects NaN / infinite weights (found while converting) and leaves the model not ready', async () => {
+    const nan = modelTensors(llama);
+    nan.find((t) => t.name === 'model.layers.0.self_attn.o_proj.weight')!.data[70] = NaN;
+    const inf = modelTensors(llama);
+    inf.find((t) => t.name === 'model.norm.weight')!.data[3] = Infinity;
+    const cases: [string, typeof nan, RegExp][] = [
+      ['nan', nan, /Tensor "model.layers.0.self_attn.o_proj.weight" contains NaN or infinite values \(rows 0\.\./],
+      ['inf', inf, /Tensor "model.norm.weight" contains NaN or infinite/],
+    ];
+    for (const [name, tensors, pattern] of cases) {
+      const root = await modelDir(`nonfinite-${name}`, { 'config.json': modelFiles(llama)['config.json'], 'model.safetensors': writeSafetensors(tensors) });
+      const err = await convertModel(store, `nonfinite-${name}`, dirFileSource(root), { quantization: policyFor('q4') }, noProgress).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ModelFormatError);
+      expect((err as Error).message).toMatch(pattern);
+      expect(await store.getManifest(`nonfinite-${name}`)).toBeNull();
+    }
+  });
+
   it('an unknown dtype in a needed tensor names the tensor and dtype', async () => {
     const t = modelTensors(llama);
     const file = writeSafetensors(t);

@@ -5,8 +5,9 @@
 // Platform-neutral: the browser entry is install.ts (IndexedDB), Node tests/bench call this.
 import { ModelFormatError } from '../protocol/errors';
 import { parseModelConfigBytes } from './model-config';
-import { GROUP_SIZE, quantize, wordsPerGroup } from './quant';
+import { GROUP_SIZE, wordsPerGroup } from './quant';
 import type { QuantKind } from './quant';
+import { quantizeRowsInto } from './quantize-into';
 import { DECODABLE_DTYPES, openSafetensors } from './safetensors';
 import type { SafetensorsSet } from './safetensors';
 import { nameCandidates, planTensors } from './tensor-plan';
@@ -100,15 +101,14 @@ async function buildTensor(
       const r1 = Math.min(rows, r0 + blockRows);
       const B = r1 - r0;
       const block = await set.readRows(s.hf, r0, r1); // (B, K)
+      let finite = true;
       if (f32) {
         f32.set(block, row * K);
+        for (let i = 0; i < block.length; i++) if (!Number.isFinite(block[i])) finite = false;
       } else if (quant && qw && sc) {
-        const p = quantize(quant, block, B, K); // group-major over the block's B rows
-        for (let g = 0; g < G; g++) {
-          qw.set(p.qweight.subarray(g * B * wpg, (g + 1) * B * wpg), (g * N + row) * wpg);
-          sc.set(p.scales.subarray(g * B, (g + 1) * B), g * N + row);
-        }
+        finite = quantizeRowsInto(quant, block, B, K, N, row, qw, sc);
       }
+      if (!finite) throw new ModelFormatError(`Tensor "${s.hf}" contains NaN or infinite values (rows ${r0}..${r1 - 1}); the checkpoint is damaged. Download the model again.`);
       row += B;
       onElements(B * K);
     }
