@@ -105,8 +105,9 @@ function parseText(c: Json, where: string, topLevel: Json): TextModelConfig {
 
 function parseVision(c: Json): VisionModelConfig {
   const where = 'vision_config.';
-  const hiddenSize = posInt(c, 'hidden_size', where, 768);
-  const numHeads = posInt(c, 'num_attention_heads', where, 12);
+  // Defaults are transformers' Idefics3VisionConfig defaults (used when a field is omitted).
+  const hiddenSize = posInt(c, 'hidden_size', where, 1152);
+  const numHeads = posInt(c, 'num_attention_heads', where, 16);
   if (hiddenSize % numHeads !== 0) throw new ModelFormatError(`config.json: vision_config.hidden_size ${hiddenSize} is not a multiple of num_attention_heads ${numHeads}.`);
   const imageSize = posInt(c, 'image_size', where, 224);
   const patchSize = posInt(c, 'patch_size', where, 32);
