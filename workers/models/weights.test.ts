@@ -77,6 +77,9 @@ describe('uploadTensor (Dawn / SwiftShader)', () => {
     const norm = tensors.get('norm')!;
     expect(Buffer.from(await readBack(norm.buffer, 0, 256)).equals(Buffer.from(await stored('norm')))).toBe(true);
     for (const t of tensors.values()) t.buffer.destroy();
+    const some = await uploadModel(device, store, 'tiny', { only: (n) => n.startsWith('layers.1.') });
+    expect([...some.tensors.keys()]).toEqual(['layers.1.attn_norm', 'layers.1.qkv', 'layers.1.o', 'layers.1.mlp_norm', 'layers.1.gate_up', 'layers.1.down']);
+    for (const t of some.tensors.values()) t.buffer.destroy();
     await expect(uploadTensor(device, store, 'nope', 'norm')).rejects.toThrow(ModelNotInstalledError);
     await expect(uploadTensor(device, store, 'tiny', 'layers.9.qkv')).rejects.toThrow(/no tensor "layers.9.qkv"/);
   });

@@ -80,22 +80,27 @@ export async function uploadTensor(
   return loadedTensor(meta, buffer);
 }
 
-/** Uploads every tensor of an installed model; progress is in bytes over the manifest's total. */
+/**
+ * Uploads the tensors of an installed model (all, or those `only` accepts, e.g. the language
+ * model without `vision.*`); progress is in bytes over the selected tensors' total.
+ */
 export async function uploadModel(
   device: GPUDevice,
   store: TensorStore,
   modelId: string,
-  opts: Omit<UploadOptions, 'manifest' | 'onBytes'> & { onProgress?: (done: number, total: number) => void } = {},
+  opts: Omit<UploadOptions, 'manifest' | 'onBytes'> & { onProgress?: (done: number, total: number) => void; only?: (name: string) => boolean } = {},
 ): Promise<{ manifest: ModelManifest; tensors: Map<string, LoadedTensor> }> {
   const manifest = await requireManifest(store, modelId);
+  const selected = opts.only ? manifest.tensors.filter((m) => opts.only!(m.name)) : manifest.tensors;
+  const total = selected.reduce((a, m) => a + m.byteLength, 0);
   const tensors = new Map<string, LoadedTensor>();
   let base = 0;
   try {
-    for (const meta of manifest.tensors) {
+    for (const meta of selected) {
       const t = await uploadTensor(device, store, modelId, meta.name, {
         ...opts,
         manifest,
-        onBytes: (n) => opts.onProgress?.(base + n, manifest.totalBytes),
+        onBytes: (n) => opts.onProgress?.(base + n, total),
       });
       tensors.set(meta.name, t);
       base += meta.byteLength;
