@@ -137,7 +137,7 @@ export interface TensorChunk {
 
 /**
  * Streams a tensor's chunks in order, checking each against its sha-256 (unless verify is false).
- * Holds one chunk at a time.
+ * Holds at most two chunks: the next one is fetched while the current one is checked and used.
  */
 export async function* readTensorChunks(
   store: TensorStore,
@@ -145,10 +145,19 @@ export async function* readTensorChunks(
   meta: TensorMeta,
   opts: { verify?: boolean; signal?: AbortSignal } = {},
 ): AsyncGenerator<TensorChunk> {
+  const count = meta.chunkSha256.length;
+  const fetchChunk = (i: number): Promise<Uint8Array> | null => {
+    if (i >= count) return null;
+    const p = store.getChunk(modelId, meta.name, i);
+    p.catch(() => undefined); // handled when awaited; silences a prefetch the consumer abandons
+    return p;
+  };
+  let next = fetchChunk(0);
   let offset = 0;
-  for (let i = 0; i < meta.chunkSha256.length; i++) {
+  for (let i = 0; i < count; i++) {
     throwIfAborted(opts.signal);
-    const bytes = await store.getChunk(modelId, meta.name, i);
+    const bytes = await next!;
+    next = fetchChunk(i + 1);
     const want = Math.min(meta.chunkBytes, meta.byteLength - offset);
     if (bytes.byteLength !== want) {
       throw new IntegrityError(`Model "${modelId}": tensor "${meta.name}" chunk ${i} has ${bytes.byteLength} bytes, expected ${want}. Reinstall the model.`);
