@@ -34,19 +34,26 @@ async function submitShare(page: Page, share: { title?: string; text?: string; u
   return shareResponse;
 }
 
+/** Records waiting in the app database's inbox (0 if the database does not exist yet). */
 function inboxCount(page: Page): Promise<number> {
   return page.evaluate(
     () =>
       new Promise<number>((resolve, reject) => {
         const open = indexedDB.open('lumen-app');
-        open.onerror = () => reject(open.error);
+        // No database yet: abort rather than create an empty one the app would then trip over.
+        open.onupgradeneeded = () => open.transaction?.abort();
+        open.onerror = () => (open.error?.name === 'AbortError' ? resolve(0) : reject(open.error));
         open.onsuccess = () => {
-          const count = open.result.transaction('inbox').objectStore('inbox').count();
-          count.onsuccess = () => {
-            resolve(count.result);
-            open.result.close();
-          };
-          count.onerror = () => reject(count.error);
+          const db = open.result;
+          try {
+            const count = db.transaction('inbox').objectStore('inbox').count();
+            count.onsuccess = () => resolve(count.result);
+            count.onerror = () => reject(count.error);
+          } catch (error) {
+            reject(error);
+          } finally {
+            db.close();
+          }
         };
       }),
   );
@@ -83,11 +90,37 @@ test('a share-target POST with photos opens a new chat with them attached', asyn
   await expect.poll(() => new URL(page.url()).searchParams.has('share')).toBe(false);
 });
 
-test('a text-only share is stored without an empty photo', async ({ page }) => {
+test('a text-only share fills the composer and attaches no empty photo', async ({ page }) => {
   await page.goto('/');
   await waitForServiceWorkerControl(page);
   const response = await submitShare(page, { title: '', text: 'Look at this', url: 'https://example.org/pic' }, []);
   expect(response.status()).toBe(303);
-  await page.waitForURL((url) => url.pathname === '/');
+  await page.waitForURL((url) => url.pathname === '/' && !url.searchParams.has('share'));
+  await expect(page.getByRole('textbox', { name: /message|ask/i })).toHaveValue(/Look at this\s+https:\/\/example\.org\/pic/);
   await expect(page.getByLabel('Attached photos').locator('img')).toHaveCount(0);
+});
+
+test('a share the service worker cannot read is refused with a visible reason', async ({ page }) => {
+  await page.goto('/');
+  await waitForServiceWorkerControl(page);
+  // Not multipart: the form body cannot be parsed as the share_target's fields.
+  await page.evaluate(() => {
+    const form = document.createElement('form');
+    form.method = 'POST';
+    form.action = '/share-target';
+    form.enctype = 'text/plain';
+    const text = document.createElement('input');
+    text.name = 'text';
+    text.value = 'hello';
+    form.append(text);
+    document.body.append(form);
+    form.submit();
+  });
+  const alert = page.getByRole('alert').filter({ hasText: "Couldn't receive the share." });
+  await expect(alert).toBeVisible();
+  await expect(alert).toContainText('could not be read');
+  expect(new URL(page.url()).searchParams.has('share-error')).toBe(false);
+  await page.getByRole('button', { name: 'Dismiss share error' }).click();
+  await expect(alert).toHaveCount(0);
+  expect(await inboxCount(page)).toBe(0);
 });

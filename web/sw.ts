@@ -36,17 +36,29 @@ registerRoute(
 registerRoute(
   ({ url, request }) => url.origin === self.location.origin && url.pathname === SHARE_PATH && request.method === 'POST',
   async ({ request }) => {
+    let form: FormData;
     try {
-      const inboxId = await storeShare(await request.formData());
+      form = await request.formData();
+    } catch {
+      return shareFailed('The shared content could not be read (it was not sent as a form). Try sharing it again.');
+    }
+    try {
+      const inboxId = await storeShare(form);
       return Response.redirect(`/?share=${inboxId}`, 303);
     } catch (error) {
-      // The page shows this reason; nothing was stored, so nothing is half-imported.
-      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      return Response.redirect(`/?share-error=${encodeURIComponent(reason)}`, 303);
+      // Nothing was stored, so nothing is half-imported; the page shows why (web/lib/pwa.ts).
+      if (error instanceof DOMException && error.name === 'QuotaExceededError') {
+        return shareFailed('There is not enough storage to keep the shared photos. Free some space (for example, delete a model in the library) and share again.');
+      }
+      return shareFailed(`The shared photos could not be saved: ${error instanceof Error ? error.message : String(error)}`);
     }
   },
   'POST',
 );
+
+function shareFailed(message: string): Response {
+  return Response.redirect(`/?share-error=${encodeURIComponent(message)}`, 303);
+}
 
 /** Writes one shared payload (title/text/url + files) into the inbox; resolves to its key. */
 async function storeShare(form: FormData): Promise<number> {

@@ -1,7 +1,8 @@
 // PWA shell on the page side: registers the service worker (web/sw.ts, built to /sw.js) through
 // workbox-window, exposes whether an updated version is waiting as reactive state (readable from
 // runes: `pwa.updateWaiting` re-runs effects/deriveds when it changes), applies the update on
-// request (the waiting worker skips waiting, then the page reloads under it).
+// request (the waiting worker skips waiting, then the page reloads under it), and surfaces a
+// share the service worker could not accept (/?share-error=<message>).
 // File Handling launches (manifest `file_handlers`) are consumed by web/state/inbox.ts.
 import { createSubscriber } from 'svelte/reactivity';
 import { Workbox } from 'workbox-window';
@@ -13,6 +14,7 @@ class PwaState {
   #updateWaiting = false;
   #registered = false;
   #error: string | undefined;
+  #shareError: string | undefined;
   #workbox: Workbox | undefined;
   #listeners = new Set<() => void>();
   #subscribe = createSubscriber((update) => {
@@ -36,6 +38,28 @@ class PwaState {
   get error(): string | undefined {
     this.#subscribe();
     return this.#error;
+  }
+
+  /** A share the service worker could not accept (from /?share-error=…), until dismissed. */
+  get shareError(): string | undefined {
+    this.#subscribe();
+    return this.#shareError;
+  }
+
+  dismissShareError(): void {
+    this.#shareError = undefined;
+    this.#notify();
+  }
+
+  /** Picks up a failed share's message from the URL and removes it, so a reload won't repeat it. */
+  readShareError(): void {
+    const url = new URL(location.href);
+    const message = url.searchParams.get('share-error');
+    if (message === null) return;
+    url.searchParams.delete('share-error');
+    history.replaceState(history.state, '', url.pathname + url.search + url.hash);
+    this.#shareError = message.slice(0, 500);
+    this.#notify();
   }
 
   /** Registers the service worker once per page; later calls do nothing. Production builds only. */
@@ -78,6 +102,10 @@ class PwaState {
     if (change.updateWaiting !== undefined) this.#updateWaiting = change.updateWaiting;
     if (change.registered !== undefined) this.#registered = change.registered;
     if (change.error !== undefined) this.#error = change.error;
+    this.#notify();
+  }
+
+  #notify(): void {
     for (const listener of this.#listeners) listener();
   }
 }
