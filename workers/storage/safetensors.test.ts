@@ -94,6 +94,16 @@ describe('safetensors reader', () => {
     expect(Array.from(await set.readRows('y', 2, 3))).toEqual(Array.from(y.subarray(8)));
   });
 
+  it('names a shard index that disagrees with the shards', async () => {
+    const one = writeSafetensors([{ name: 'x', dtype: 'F32', shape: [2], data: seededValues(2, 1) }]);
+    await expectFormatError({
+      'a.safetensors': one,
+      'model.safetensors.index.json': JSON.stringify({ weight_map: { x: 'a.safetensors', y: 'a.safetensors' } }),
+    }, /places tensor "y" in a.safetensors, but no shard contains it/, 'badindex');
+    await expectFormatError({ 'model.safetensors.index.json': JSON.stringify({ weight_map: { x: 'b.safetensors' } }) }, /names shard "b.safetensors", which was not downloaded/, 'noshard');
+    await expectFormatError({ 'model.safetensors.index.json': '{"weight_map": ' }, /is not valid JSON/, 'badjson');
+  });
+
   it('reads only the header, not the whole file, when opening', async () => {
     const big = writeSafetensors([{ name: 'w', dtype: 'F32', shape: [256, 256], data: new Float32Array(65536) }]);
     let bytesRead = 0;

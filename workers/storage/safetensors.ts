@@ -197,6 +197,7 @@ export async function openSafetensors(source: FileSource): Promise<SafetensorsSe
   const files = await source.list();
   const indexPath = files.find((f) => f === 'model.safetensors.index.json');
   let shards: string[];
+  let weightMap: Record<string, string> | null = null;
   if (indexPath) {
     const bytes = await source.read(indexPath, 0, await source.size(indexPath));
     let index: { weight_map?: Record<string, string> };
@@ -206,6 +207,7 @@ export async function openSafetensors(source: FileSource): Promise<SafetensorsSe
       throw new ModelFormatError(`${indexPath} is not valid JSON (${(e as Error).message}). Download the model again.`);
     }
     if (!index.weight_map || typeof index.weight_map !== 'object') throw new ModelFormatError(`${indexPath} has no weight_map. Download the model again.`);
+    weightMap = index.weight_map;
     shards = [...new Set(Object.values(index.weight_map))];
     for (const s of shards) if (!files.includes(s)) throw new ModelFormatError(`${indexPath} names shard "${s}", which was not downloaded.`);
   } else {
@@ -214,5 +216,10 @@ export async function openSafetensors(source: FileSource): Promise<SafetensorsSe
   if (shards.length === 0) throw new ModelFormatError('The model has no .safetensors weights file. Lumen needs the repository\'s safetensors weights.');
   const infos: SafetensorInfo[] = [];
   for (const s of shards) infos.push(...(await readSafetensorsHeader(source, s)));
-  return new SafetensorsSet(source, infos);
+  const set = new SafetensorsSet(source, infos);
+  for (const [name, shard] of Object.entries(weightMap ?? {})) {
+    const where = set.tensors.get(name)?.path;
+    if (where !== shard) throw new ModelFormatError(`${indexPath} places tensor "${name}" in ${shard}, but ${where ? `it is in ${where}` : 'no shard contains it'}. Download the model again.`);
+  }
+  return set;
 }
