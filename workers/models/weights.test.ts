@@ -82,6 +82,8 @@ describe('uploadTensor (Dawn / SwiftShader)', () => {
     for (const t of some.tensors.values()) t.buffer.destroy();
     await expect(uploadTensor(device, store, 'nope', 'norm')).rejects.toThrow(ModelNotInstalledError);
     await expect(uploadTensor(device, store, 'tiny', 'layers.9.qkv')).rejects.toThrow(/no tensor "layers.9.qkv"/);
+    await store.putManifest({ ...manifest, modelId: 'old', format: 0 as unknown as 1 });
+    await expect(uploadTensor(device, store, 'old', 'norm')).rejects.toThrow(/engine format 0, this one reads 1\). Remove it and install it again/);
   });
 
   it('an uploaded q4 weight drives the GEMV op like the source weights (within q4 error)', async () => {

@@ -12,7 +12,7 @@ import { DECODABLE_DTYPES, openSafetensors } from './safetensors';
 import type { SafetensorsSet } from './safetensors';
 import { nameCandidates, planTensors } from './tensor-plan';
 import type { PlannedTensor, TensorClass } from './tensor-plan';
-import { PART_ALIGN, alignUp, throwIfAborted, writeTensor } from './tensor-store';
+import { ENGINE_FORMAT, PART_ALIGN, alignUp, throwIfAborted, writeTensor } from './tensor-store';
 import type { ModelManifest, QuantizationPolicy, StoredKind, TensorMeta, TensorPart, TensorStore } from './tensor-store';
 import type { FileSource } from './types';
 
@@ -163,7 +163,7 @@ export async function convertModel(
     }
     throwIfAborted(signal);
     const manifest: ModelManifest = {
-      format: 1,
+      format: ENGINE_FORMAT,
       modelId,
       config: tied === config.text.tieWordEmbeddings ? config : { ...config, text: { ...config.text, tieWordEmbeddings: tied } },
       tiedEmbeddings: tied,

@@ -51,8 +51,11 @@ export interface QuantizationPolicy {
   vision: StoredKind;
 }
 
+/** Version of the engine format; bump when the packed layout or tensor names change. */
+export const ENGINE_FORMAT = 1;
+
 export interface ModelManifest {
-  format: 1;
+  format: typeof ENGINE_FORMAT;
   modelId: string;
   config: ModelConfig;
   /** No `lm_head` tensor: the forward multiplies by `embed`. */
@@ -174,6 +177,9 @@ export async function* readTensorChunks(
 export async function requireManifest(store: TensorStore, modelId: string): Promise<ModelManifest> {
   const m = await store.getManifest(modelId);
   if (!m) throw new ModelNotInstalledError(`Model "${modelId}" is not installed (or its installation did not finish). Install it from the Library.`);
+  if (m.format !== ENGINE_FORMAT) {
+    throw new ModelNotInstalledError(`Model "${modelId}" was installed by another version of Lumen (engine format ${String(m.format)}, this one reads ${ENGINE_FORMAT}). Remove it and install it again.`);
+  }
   return m;
 }
 
