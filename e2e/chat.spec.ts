@@ -294,3 +294,36 @@ test('an answer cut off by a crash comes back as interrupted, rendered as saniti
   );
   expect(status).toBe('interrupted');
 });
+
+test("a conversation's unsent draft (text and photo) survives a reload and conversation switches", async ({ page }) => {
+  await ready(page);
+  const input = page.getByRole('textbox', { name: 'Message' });
+  await input.fill('First question');
+  await input.press('Enter');
+  await expect(sidebar(page).getByRole('button', { name: 'First question', exact: true })).toBeVisible();
+
+  await fileInput(page).setInputFiles({ name: 'draft.png', mimeType: 'image/png', buffer: await scenePng(page) });
+  await expect(attached(page).getByRole('img', { name: 'draft.png', exact: true })).toBeVisible();
+  await input.fill('Half-written follow-up');
+
+  // Another chat has its own, empty composer.
+  await page.getByRole('button', { name: 'New chat' }).click();
+  await expect(input).toHaveValue('');
+  await expect(attached(page)).toHaveCount(0);
+
+  await page.reload();
+  await sidebar(page).getByRole('button', { name: 'First question', exact: true }).click();
+  await expect(input).toHaveValue('Half-written follow-up');
+  const photo = attached(page).getByRole('img', { name: 'draft.png', exact: true });
+  await expect(photo).toBeVisible();
+  await expect.poll(() => photo.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(1600);
+
+  // Sending clears the draft for good; the photo is now part of the thread.
+  await input.press('Enter');
+  await expect(page.getByRole('article', { name: 'You' }).getByRole('img')).toHaveCount(1);
+  await page.reload();
+  await sidebar(page).getByRole('button', { name: 'First question', exact: true }).click();
+  await expect(page.getByRole('article', { name: 'You' })).toHaveCount(2);
+  await expect(input).toHaveValue('');
+  await expect(attached(page)).toHaveCount(0);
+});

@@ -16,5 +16,6 @@ mount(App, { target: document.getElementById('app')! });
 
 void engine.runProbe();
 engine.track();
+chat.track();
 consumeLaunchQueue();
 void chat.init().then(() => consumeInbox());

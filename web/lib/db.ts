@@ -2,7 +2,7 @@
 // images (deduplicated by sha-256) and the share-target inbox. Every write lands in IndexedDB
 // at once, so a reload or crash loses nothing; startup turns answers left 'streaming' by a crash
 // into 'interrupted'.
-import type { IDBPDatabase } from 'idb';
+import type { IDBPDatabase, IDBPTransaction } from 'idb';
 import { openAppDB } from './db-schema';
 import type { AppDB, ConversationRecord, ImageRecord, InboxRecord, MessageRecord } from './db-schema';
 
@@ -32,6 +32,34 @@ export async function putConversation(c: ConversationRecord): Promise<void> {
 
 export async function getConversation(id: string): Promise<ConversationRecord | undefined> {
   return (await db()).get('conversations', id);
+}
+
+/**
+ * What the composer held for a conversation when the page went away: text and photos (already in
+ * the `images` store). Kept as an extra property of the conversation record; IndexedDB needs no
+ * schema change for it, and readers that don't know it ignore it.
+ */
+export interface Draft {
+  text: string;
+  images: { id: string; name: string }[];
+}
+
+export type ConversationWithDraft = ConversationRecord & { draft?: Draft };
+
+/** Read-modify-write of one conversation in a single transaction (never overwrites with stale data). */
+export async function updateConversation(id: string, patch: Partial<ConversationWithDraft>): Promise<void> {
+  const tx = (await db()).transaction('conversations', 'readwrite');
+  const conv = (await tx.store.get(id)) as ConversationWithDraft | undefined;
+  if (conv) {
+    const next: ConversationWithDraft = { ...conv, ...patch };
+    if (next.draft === undefined) delete next.draft;
+    await tx.store.put(next);
+  }
+  await tx.done;
+}
+
+export async function getDraft(id: string): Promise<Draft | undefined> {
+  return ((await getConversation(id)) as ConversationWithDraft | undefined)?.draft;
 }
 
 /** Messages of one conversation in the order they were written. */
@@ -64,16 +92,49 @@ export async function deleteConversation(id: string): Promise<void> {
     m.imageIds.forEach((i) => doomed.add(i));
     await messages.delete(m.id);
   }
-  await tx.objectStore('conversations').delete(id);
+  const conversations = tx.objectStore('conversations');
+  ((await conversations.get(id)) as ConversationWithDraft | undefined)?.draft?.images.forEach((i) => doomed.add(i.id));
+  await conversations.delete(id);
   if (doomed.size) {
-    let cursor = await messages.openCursor();
-    while (cursor) {
-      cursor.value.imageIds.forEach((i) => doomed.delete(i));
-      cursor = await cursor.continue();
-    }
+    for (const used of await referencedImageIds(tx)) doomed.delete(used);
     for (const imageId of doomed) await tx.objectStore('images').delete(imageId);
   }
   await tx.done;
+}
+
+type ChatTx = IDBPTransaction<AppDB, ('conversations' | 'messages' | 'images')[], 'readwrite'>;
+
+/** Image ids still used by any message or any conversation's draft. */
+async function referencedImageIds(tx: ChatTx): Promise<Set<string>> {
+  const used = new Set<string>();
+  let m = await tx.objectStore('messages').openCursor();
+  while (m) {
+    m.value.imageIds.forEach((i) => used.add(i));
+    m = await m.continue();
+  }
+  let c = await tx.objectStore('conversations').openCursor();
+  while (c) {
+    (c.value as ConversationWithDraft).draft?.images.forEach((i) => used.add(i.id));
+    c = await c.continue();
+  }
+  return used;
+}
+
+/** Startup housekeeping: deletes photos nothing refers to any more (removed drafts, crashes). */
+export async function sweepImages(): Promise<number> {
+  const tx = (await db()).transaction(['conversations', 'messages', 'images'], 'readwrite');
+  const used = await referencedImageIds(tx);
+  let n = 0;
+  let cursor = await tx.objectStore('images').openKeyCursor();
+  while (cursor) {
+    if (!used.has(cursor.key)) {
+      await tx.objectStore('images').delete(cursor.key);
+      n++;
+    }
+    cursor = await cursor.continue();
+  }
+  await tx.done;
+  return n;
 }
 
 /** Stores a photo once per content hash; an identical photo already stored is kept as is. */

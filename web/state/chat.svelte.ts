@@ -1,10 +1,12 @@
 // Conversations and the open thread (rune class). Every change is written to IndexedDB first
 // (web/lib/db.ts), then shown. Answers stream from the engine into an assistant message that is
 // saved as it grows ('streaming'), so a crash leaves it 'interrupted' with a Retry. Without a
-// loaded model nothing is generated: the user's turn is stored and the thread says so.
+// loaded model nothing is generated: the user's turn is stored and the thread says so. Each
+// conversation keeps its composer draft (text + photos) across switches and reloads.
+import { untrack } from 'svelte';
 import { SvelteMap } from 'svelte/reactivity';
 import * as store from '../lib/db';
-import type { ConversationRecord, MessageRecord } from '../lib/db-schema';
+import type { ConversationRecord, ImageRecord, MessageRecord } from '../lib/db-schema';
 import type { PreparedImage } from '../lib/images';
 import { defaultSampling, isAbortError, type ChatTurn, type ContentPart } from '../../workers/protocol';
 import { engine } from './engine.svelte';
@@ -13,6 +15,8 @@ import { cleanTitle, deriveTitle, matchesTitle } from './titles';
 
 /** How often a growing answer is written to IndexedDB while streaming. */
 const SAVE_EVERY_MS = 500;
+/** Drafts are written this long after the last edit. */
+const DRAFT_DELAY_MS = 300;
 
 export interface ImageView {
   url: string;
@@ -33,6 +37,8 @@ class ChatState {
   /** Decoded photos by ImageRecord id. */
   readonly images = new SvelteMap<string, ImageView>();
   private controller: AbortController | null = null;
+  private draftTimer: ReturnType<typeof setTimeout> | undefined;
+  private pendingDraft: (() => Promise<void>) | null = null;
 
   readonly active = $derived(this.conversations.find((c) => c.id === this.activeId) ?? null);
   readonly filtered = $derived(this.conversations.filter((c) => matchesTitle(c.title, this.query)));
@@ -42,23 +48,59 @@ class ChatState {
   async init(): Promise<void> {
     await this.guard(async () => {
       await store.markInterrupted();
+      await store.sweepImages();
       this.conversations = await store.listConversations();
     });
     this.ready = true;
   }
 
-  /** Opens a conversation (null: a fresh, not yet stored chat). */
+  /** Saves the composer's draft into its conversation shortly after each edit. Call once. */
+  track(): () => void {
+    addEventListener('pagehide', () => void this.flushDraft());
+    return $effect.root(() => {
+      $effect(() => {
+        const owner = composer.ownerId;
+        const draft = $state.snapshot(composer.draft);
+        if (!owner) return;
+        untrack(() => {
+          clearTimeout(this.draftTimer);
+          const empty = !draft.text.trim() && draft.images.length === 0;
+          this.pendingDraft = () => store.updateConversation(owner, { draft: empty ? undefined : draft });
+          this.draftTimer = setTimeout(() => void this.flushDraft(), DRAFT_DELAY_MS);
+        });
+      });
+    });
+  }
+
+  /** Writes a pending draft now (before switching conversations or leaving the page). */
+  async flushDraft(): Promise<void> {
+    clearTimeout(this.draftTimer);
+    const write = this.pendingDraft;
+    this.pendingDraft = null;
+    if (write) await this.guard(write);
+  }
+
+  /** Opens a conversation (null: a fresh, not yet stored chat) with its draft in the composer. */
   async select(id: string | null): Promise<void> {
     if (id === this.activeId) return;
+    await this.flushDraft();
     this.activeId = id;
     if (!id) {
       this.messages = [];
+      composer.restore(null, undefined);
       return;
     }
     await this.guard(async () => {
-      const messages = await store.listMessages(id);
+      const [messages, draft] = await Promise.all([store.listMessages(id), store.getDraft(id)]);
       await this.loadImages(messages.flatMap((m) => m.imageIds));
-      if (this.activeId === id) this.messages = messages;
+      const draftImages = new Map<string, ImageRecord>();
+      for (const { id: imageId } of draft?.images ?? []) {
+        const rec = await store.getImage(imageId);
+        if (rec) draftImages.set(imageId, rec);
+      }
+      if (this.activeId !== id) return;
+      this.messages = messages;
+      composer.restore(id, draft, draftImages);
     });
   }
 
@@ -77,7 +119,7 @@ class ChatState {
     const conv = this.conversations.find((c) => c.id === id);
     if (!title || !conv) return;
     await this.guard(async () => {
-      await store.putConversation({ ...$state.snapshot(conv), title });
+      await store.updateConversation(id, { title });
       conv.title = title;
     });
   }
@@ -90,6 +132,7 @@ class ChatState {
       if (this.activeId === id) {
         this.activeId = null;
         this.messages = [];
+        composer.restore(null, undefined);
       }
     });
   }
@@ -107,6 +150,10 @@ class ChatState {
         id: store.newId(), conversationId: conv.id, role: 'user', text, imageIds: photos.map((p) => p.id), createdAt: Date.now(),
       };
       await store.putMessage(msg);
+      // The draft became this message: forget it now, not after the debounce (a reload may come first).
+      clearTimeout(this.draftTimer);
+      this.pendingDraft = null;
+      await store.updateConversation(conv.id, { draft: undefined });
       // A conversation opened from a share starts untitled ("Shared photo"); name it after the question.
       if (this.messages.length === 0 && text && conv.title === 'Shared photo') await this.rename(conv.id, deriveTitle(text, 0));
       return { conv, msg };
@@ -117,6 +164,7 @@ class ChatState {
       if (!this.images.has(id)) this.images.set(id, { url, width: p.width, height: p.height });
     }
     composer.clear();
+    composer.ownerId = saved.conv.id;
     this.messages.push(saved.msg);
     this.touch(saved.conv.id);
     if (engine.model) await this.answer();
@@ -186,9 +234,9 @@ class ChatState {
 
   /** Opens a new conversation holding shared or launched photos in the composer. */
   async openShared(title: string | undefined, text: string | undefined, files: { name: string; blob: Blob }[]): Promise<void> {
-    await this.guard(() => this.create(cleanTitle(title ?? '') ?? 'Shared photo'));
-    composer.clear();
-    composer.text = [text].filter(Boolean).join('\n');
+    await this.flushDraft();
+    const conv = await this.guard(() => this.create(cleanTitle(title ?? '') ?? 'Shared photo'));
+    composer.restore(conv?.id ?? null, { text: text ?? '', images: [] });
     await composer.addFiles(files);
   }
 

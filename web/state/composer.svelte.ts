@@ -1,6 +1,9 @@
 // Composer state (rune class): draft text and attached photos. Each photo is validated, decoded,
 // downscaled and hashed as soon as it is attached (web/lib/images.ts); refusals are listed with
 // their reason. Thumbnails use object URLs of the prepared JPEG, revoked when no longer shown.
+// Photos are stored at once, so the draft of a conversation (ownerId) can be saved and restored.
+import { putImage, type Draft } from '../lib/db';
+import type { ImageRecord } from '../lib/db-schema';
 import { prepareImage, type PreparedImage } from '../lib/images';
 
 export interface Attachment {
@@ -27,11 +30,18 @@ let counter = 0;
 const nextKey = () => `a${++counter}`;
 
 class ComposerState {
+  /** Conversation this draft belongs to; null for a chat that is not stored yet. */
+  ownerId = $state<string | null>(null);
   text = $state('');
   attachments = $state<Attachment[]>([]);
   refusals = $state<Refusal[]>([]);
   readonly processing = $derived(this.attachments.some((a) => a.status === 'processing'));
   readonly canSend = $derived(!this.processing && (this.text.trim().length > 0 || this.attachments.length > 0));
+  /** What is worth keeping across a reload. */
+  readonly draft = $derived<Draft>({
+    text: this.text,
+    images: this.attachments.flatMap((a) => (a.image ? [{ id: a.image.id, name: a.name }] : [])),
+  });
 
   /** Attaches photos; each is prepared independently so one bad file does not block the others. */
   async addFiles(files: IncomingFile[]): Promise<void> {
@@ -44,6 +54,8 @@ class ComposerState {
     this.attachments.push({ key, name, status: 'processing' });
     try {
       const image = await prepareImage(file.blob, name);
+      // Stored now so a saved draft can refer to it; identical photos are stored once.
+      await putImage({ ...image, createdAt: Date.now() }).catch((err) => console.warn('photo not stored yet', err));
       const i = this.attachments.findIndex((a) => a.key === key);
       if (i < 0) return; // removed while processing
       if (this.attachments.some((a) => a.image?.id === image.id)) {
@@ -77,6 +89,20 @@ class ComposerState {
     this.text = '';
     this.attachments = [];
     this.refusals = [];
+  }
+
+  /** Switches to another conversation's draft (photos from the `images` store). */
+  restore(ownerId: string | null, draft: Draft | undefined, images: Map<string, ImageRecord> = new Map()): void {
+    for (const a of this.attachments) if (a.url) URL.revokeObjectURL(a.url);
+    this.ownerId = ownerId;
+    this.text = draft?.text ?? '';
+    this.refusals = [];
+    this.attachments = (draft?.images ?? []).flatMap(({ id, name }) => {
+      const rec = images.get(id);
+      if (!rec) return [];
+      const image: PreparedImage = { id, blob: rec.blob, width: rec.width, height: rec.height };
+      return [{ key: nextKey(), name, status: 'ready' as const, image, url: URL.createObjectURL(rec.blob) }];
+    });
   }
 }
 
