@@ -47,7 +47,7 @@ const sidebar = (page: Page) => page.getByRole('navigation', { name: 'Conversati
 
 async function ready(page: Page) {
   await page.goto('/');
-  await expect(page.getByRole('button', { name: /Engine status: swiftshader/ })).toBeVisible();
+  await expect(page.getByRole('button', { name: /Engine status: google swiftshader, shader-f16 no/ })).toBeVisible();
 }
 
 async function imageCount(page: Page): Promise<number> {
@@ -89,6 +89,12 @@ test('a conversation with a photo survives a reload; rename, search and delete',
   await page.emulateMedia({ colorScheme: 'dark' });
   await page.screenshot({ path: `${shots}/conversation-1280-dark.png`, animations: 'disabled' });
   await page.emulateMedia({ colorScheme: 'light' });
+
+  await page.getByRole('button', { name: 'Model library' }).click();
+  await expect(page.getByRole('dialog', { name: 'Model library' })).toBeVisible();
+  await page.screenshot({ path: `${shots}/library-1280.png`, animations: 'disabled' });
+  await page.keyboard.press('Escape');
+  await expect(page.getByRole('dialog', { name: 'Model library' })).toBeHidden();
 
   // Reload: the conversation, the message and the photo come back from IndexedDB.
   await page.reload();
