@@ -70,7 +70,8 @@ test('a share-target POST with photos opens a new chat with them attached', asyn
   // The service worker answered the POST itself (the static server never sees it) with a redirect.
   expect(response.fromServiceWorker()).toBe(true);
   expect(response.status()).toBe(303);
-  expect(response.headers()['location']).toMatch(/^\/\?share=\d+$/);
+  const location = new URL(response.headers()['location'], page.url());
+  expect(location.pathname + location.search).toMatch(/^\/\?share=\d+$/);
 
   const attached = page.getByLabel('Attached photos');
   await expect(attached).toBeVisible();
