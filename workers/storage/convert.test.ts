@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbortedError, IntegrityError, ModelFormatError } from '../protocol/errors';
 import { convertModel, policyFor } from './convert';
-import { modelFiles, modelTensors, tinyIdefics3Config, tinyLlamaConfig } from './fixtures';
+import { modelFiles, modelTensors, seededValues, tinyIdefics3Config, tinyLlamaConfig } from './fixtures';
 import { dirFileSource } from './fs-source';
 import { dequantize } from './quant';
 import { openSafetensors } from './safetensors';
@@ -181,6 +181,21 @@ describe('install-time conversion (fs store)', () => {
       expect((err as Error).message).toMatch(pattern);
       expect(await store.getManifest(`nonfinite-${name}`)).toBeNull();
     }
+  });
+
+  it('converts PPD prompt embeddings from ppd.safetensors and checks their width', async () => {
+    const files = modelFiles(llama);
+    const prompt = seededValues(3 * 64, 99);
+    const ok = await modelDir('ppd', { ...files, 'ppd.safetensors': writeSafetensors([{ name: 'prompt_embeddings', dtype: 'F32', shape: [3, 64], data: prompt }]) });
+    const m = await convertModel(store, 'ppd', dirFileSource(ok), { quantization: policyFor('q4') }, noProgress);
+    expect(m.ppdPromptTokens).toBe(3);
+    expect(tensorMeta(m, 'ppd.prompt_embeddings')).toMatchObject({ shape: [3, 64], dtype: 'f32', cls: 'prompt_embed' });
+    expect(Array.from(await dequantStored(store, m, 'ppd.prompt_embeddings'))).toEqual(Array.from(prompt));
+    expect((await store.getManifest('llama-q4'))!.ppdPromptTokens).toBe(0);
+    const narrow = await modelDir('ppd-narrow', { ...files, 'ppd.safetensors': writeSafetensors([{ name: 'prompt_embeddings', dtype: 'F32', shape: [3, 32], data: prompt.subarray(0, 96) }]) });
+    await expect(convertModel(store, 'ppd-narrow', dirFileSource(narrow), { quantization: policyFor('q4') }, noProgress)).rejects.toThrow(/Tensor "prompt_embeddings" has shape \[3, 32\] but config.json implies \[3, 64\]/);
+    const flat = await modelDir('ppd-flat', { ...files, 'ppd.safetensors': writeSafetensors([{ name: 'prompt_embeddings', dtype: 'F32', shape: [192], data: prompt }]) });
+    await expect(convertModel(store, 'ppd-flat', dirFileSource(flat), { quantization: policyFor('q4') }, noProgress)).rejects.toThrow(/prompt_embeddings has shape \[192\]; expected \[k, 64\]/);
   });
 
   it('an unknown dtype in a needed tensor names the tensor and dtype', async () => {

@@ -10,7 +10,7 @@ import type { QuantKind } from './quant';
 import { quantizeRowsInto } from './quantize-into';
 import { DECODABLE_DTYPES, openSafetensors } from './safetensors';
 import type { SafetensorsSet } from './safetensors';
-import { nameCandidates, planTensors } from './tensor-plan';
+import { PPD_TENSOR, nameCandidates, planTensors, ppdTensor } from './tensor-plan';
 import type { PlannedTensor, TensorClass } from './tensor-plan';
 import { ENGINE_FORMAT, PART_ALIGN, alignUp, throwIfAborted, writeTensor } from './tensor-store';
 import type { ModelManifest, QuantizationPolicy, StoredKind, TensorMeta, TensorPart, TensorStore } from './tensor-store';
@@ -42,6 +42,7 @@ function kindFor(cls: TensorClass, policy: QuantizationPolicy): StoredKind {
       return policy.vision;
     case 'patch_embed':
     case 'pos_embed':
+    case 'prompt_embed':
     case 'norm':
     case 'bias':
       return 'f32';
@@ -145,6 +146,11 @@ export async function convertModel(
   const set = await openSafetensors(source);
   const hasLmHead = nameCandidates('lm_head.weight').some((n) => set.has(n));
   const { tensors: plan0, tied } = planTensors(config, hasLmHead);
+  // PPD prompt embeddings [k, hidden], when shipped: k comes from the file, the width from the config.
+  const ppd = set.has(PPD_TENSOR) ? set.info(PPD_TENSOR).shape : null;
+  const ppdK = ppd && ppd.length === 2 && ppd[0] > 0 ? ppd[0] : ppd ? -1 : 0;
+  if (ppdK < 0) throw new ModelFormatError(`${PPD_TENSOR} has shape [${ppd!.join(', ')}]; expected [k, ${config.text.hiddenSize}]. Remove ppd.safetensors or replace it.`);
+  if (ppdK > 0) plan0.push(ppdTensor(config, ppdK));
   const plan = validate(plan0, set);
   const total = plan.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
   let done = 0;
@@ -167,6 +173,7 @@ export async function convertModel(
       modelId,
       config: tied === config.text.tieWordEmbeddings ? config : { ...config, text: { ...config.text, tieWordEmbeddings: tied } },
       tiedEmbeddings: tied,
+      ppdPromptTokens: ppdK,
       quantization: opts.quantization,
       sourceRevision: opts.sourceRevision ?? null,
       createdAt: Date.now(),

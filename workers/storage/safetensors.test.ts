@@ -87,8 +87,11 @@ describe('safetensors reader', () => {
       'model-00001-of-00002.safetensors': writeSafetensors([{ name: 'x', dtype: 'F32', shape: [8], data: x }]),
       'model-00002-of-00002.safetensors': writeSafetensors([{ name: 'y', dtype: 'F32', shape: [3, 4], data: y }]),
       'model.safetensors.index.json': JSON.stringify({ metadata: {}, weight_map: { x: 'model-00001-of-00002.safetensors', y: 'model-00002-of-00002.safetensors' } }),
+      'ppd.safetensors': writeSafetensors([{ name: 'prompt_embeddings', dtype: 'F32', shape: [1, 4], data: seededValues(4, 6) }]),
+      'consolidated.safetensors': writeSafetensors([{ name: 'x', dtype: 'F32', shape: [8], data: x }]),
     });
     const set = await openSafetensors(dirFileSource(root));
+    expect([...set.tensors.keys()].sort()).toEqual(['prompt_embeddings', 'x', 'y']); // not the stray consolidated copy
     expect(set.info('y').path).toBe('model-00002-of-00002.safetensors');
     expect(Array.from(await set.readAll('x'))).toEqual(Array.from(x));
     expect(Array.from(await set.readRows('y', 2, 3))).toEqual(Array.from(y.subarray(8)));

@@ -189,9 +189,12 @@ export class SafetensorsSet {
   }
 }
 
+/** Lumen's per-model PPD artifact (DESIGN.md section 5): tensor `prompt_embeddings` [k, hidden]. */
+export const PPD_FILE = 'ppd.safetensors';
+
 /**
- * Opens a model's safetensors: through model.safetensors.index.json's weight_map when present,
- * else every top-level *.safetensors file.
+ * Opens a model's safetensors: through model.safetensors.index.json's weight_map when present
+ * (plus ppd.safetensors), else every top-level *.safetensors file.
  */
 export async function openSafetensors(source: FileSource): Promise<SafetensorsSet> {
   const files = await source.list();
@@ -210,6 +213,7 @@ export async function openSafetensors(source: FileSource): Promise<SafetensorsSe
     weightMap = index.weight_map;
     shards = [...new Set(Object.values(index.weight_map))];
     for (const s of shards) if (!files.includes(s)) throw new ModelFormatError(`${indexPath} names shard "${s}", which was not downloaded.`);
+    if (files.includes(PPD_FILE) && !shards.includes(PPD_FILE)) shards.push(PPD_FILE);
   } else {
     shards = files.filter((f) => f.endsWith('.safetensors') && !f.includes('/')).sort();
   }

@@ -26,9 +26,11 @@
 //   vision.layers.V.fc2        [vh, vinter]               vision_linear;  fc2_bias [vh]
 //   vision.post_norm / post_norm_bias [vh]                norm / bias
 //   connector.proj             [hidden, vh s^2]           vision_linear (no bias)
+// When the repository has ppd.safetensors (Lumen's PPD prompt embeddings):
+//   ppd.prompt_embeddings      [k, hidden]                prompt_embed  (f32; manifest.ppdPromptTokens = k)
 import type { ModelConfig, TextModelConfig, VisionModelConfig } from './model-config';
 
-export type TensorClass = 'linear' | 'embed' | 'lm_head' | 'vision_linear' | 'patch_embed' | 'pos_embed' | 'norm' | 'bias';
+export type TensorClass = 'linear' | 'embed' | 'lm_head' | 'vision_linear' | 'patch_embed' | 'pos_embed' | 'prompt_embed' | 'norm' | 'bias';
 
 export interface SourcePart {
   /** Hugging Face tensor name, as expected (resolveName may find it under an alias). */
@@ -126,6 +128,15 @@ function visionTensors(v: VisionModelConfig, textHidden: number, scale: number):
 /** HF names a tensor may be stored under (some exports drop the leading "model."). */
 export function nameCandidates(hf: string): string[] {
   return hf.startsWith('model.') ? [hf, hf.slice('model.'.length)] : [hf];
+}
+
+/** HF name of the PPD prompt embeddings (in ppd.safetensors). */
+export const PPD_TENSOR = 'prompt_embeddings';
+
+/** The PPD prompt-embedding tensor for k prompt tokens. */
+export function ppdTensor(config: ModelConfig, k: number): PlannedTensor {
+  const h = config.text.hiddenSize;
+  return { name: 'ppd.prompt_embeddings', cls: 'prompt_embed', shape: [k, h], sources: [{ hf: PPD_TENSOR, shape: [k, h] }] };
 }
 
 /**

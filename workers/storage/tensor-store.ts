@@ -60,6 +60,8 @@ export interface ModelManifest {
   config: ModelConfig;
   /** No `lm_head` tensor: the forward multiplies by `embed`. */
   tiedEmbeddings: boolean;
+  /** k of `ppd.prompt_embeddings` [k, hidden] when the model ships PPD prompt embeddings, else 0. */
+  ppdPromptTokens: number;
   quantization: QuantizationPolicy;
   /** Hub commit the source files came from, when known. */
   sourceRevision: string | null;
