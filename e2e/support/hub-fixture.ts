@@ -9,6 +9,18 @@ export const FIXTURE_REPO = 'HuggingFaceTB/SmolVLM-256M-Instruct';
 export const FIXTURE_MODEL_ID = 'smolvlm-256m-instruct';
 export const FIXTURE_MODEL_NAME = 'SmolVLM 256M Instruct';
 
+/** The SmolVLM-500M entry, served with weights the file list claims are 50 TB (larger than any quota). */
+export const HUGE_REPO = 'HuggingFaceTB/SmolVLM-500M-Instruct';
+export const HUGE_MODEL_ID = 'smolvlm-500m-instruct';
+export const HUGE_MODEL_NAME = 'SmolVLM 500M Instruct';
+export const HUGE_BYTES = 50e12;
+
+export function hugeRepo(revision: string): HubRepo {
+  const r = fixtureRepo(revision, HUGE_REPO);
+  for (const f of r.files) if (f.path === 'model.safetensors') f.listedSize = HUGE_BYTES;
+  return r;
+}
+
 export function fixtureRepo(revision: string, repo = FIXTURE_REPO): HubRepo {
   const base = tinyIdefics3Config();
   const config = { ...base, text_config: tinyLlamaConfig({ tie_word_embeddings: true, vocab_size: 36_000 }) };

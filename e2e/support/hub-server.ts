@@ -18,6 +18,8 @@ export interface HubFile {
   lfs: boolean;
   sha256: string;
   gitOid: string;
+  /** Size the file list claims instead of the real one (a model too big for any quota). */
+  listedSize?: number;
 }
 
 export interface HubRepo {
@@ -154,9 +156,9 @@ export async function startHubServer(repos: HubRepo[]): Promise<HubServer> {
         const list = r.files.map((f) => ({
           type: 'file',
           oid: f.lfs ? createHash('sha1').update(f.sha256).digest('hex') : f.gitOid,
-          size: f.bytes.length,
+          size: f.listedSize ?? f.bytes.length,
           path: f.path,
-          ...(f.lfs ? { lfs: { oid: f.sha256, size: f.bytes.length, pointerSize: 134 } } : {}),
+          ...(f.lfs ? { lfs: { oid: f.sha256, size: f.listedSize ?? f.bytes.length, pointerSize: 134 } } : {}),
         }));
         res.writeHead(200, { ...CORS, 'Content-Type': 'application/json' });
         return res.end(JSON.stringify(list));

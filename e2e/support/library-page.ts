@@ -90,10 +90,3 @@ export function storedCounts(page: Page, modelId: string): Promise<Record<string
     return out;
   }, modelId);
 }
-
-/** Sets a tiny storage quota for the page's origin (Chromium DevTools protocol). */
-export async function overrideQuota(page: Page, quotaSize: number): Promise<void> {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(page.url()).origin, quotaSize });
-  await cdp.detach();
-}

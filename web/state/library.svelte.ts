@@ -22,6 +22,11 @@ class LibraryState {
   private client: LibraryClient | null = null;
   private initPromise: Promise<void> | null = null;
 
+  constructor() {
+    // The chat reads `ready` from the start, so the catalogue is loaded as soon as the app runs.
+    if (typeof window !== 'undefined' && typeof Worker !== 'undefined') queueMicrotask(() => void this.init());
+  }
+
   /** Starts the storage worker and reads the catalogue; safe to call repeatedly. */
   init(): Promise<void> {
     this.initPromise ??= this.load().catch((err: unknown) => {
