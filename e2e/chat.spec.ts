@@ -105,6 +105,10 @@ test('a conversation with a photo survives a reload; rename, search and delete',
   await expect.poll(() => photo.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([1600, 1200]);
   await expect(page.getByText(/No model loaded/)).toBeVisible();
   expect(await imageCount(page)).toBe(1);
+  await page.getByRole('button', { name: 'View photo 1 of 1 full size' }).click();
+  await expect(page.getByRole('dialog', { name: 'Photo 1 of 1' }).getByRole('img')).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(page.getByRole('dialog', { name: 'Photo 1 of 1' })).toBeHidden();
 
   // Rename (Enter saves), persists across a reload.
   await sidebar(page).getByRole('button', { name: 'Rename “What is in this photo?”' }).click();

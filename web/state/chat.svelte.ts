@@ -37,6 +37,8 @@ class ChatState {
   /** Decoded photos by ImageRecord id. */
   readonly images = new SvelteMap<string, ImageView>();
   private controller: AbortController | null = null;
+  /** The (reactive) assistant message being streamed into. */
+  private live: MessageRecord | null = null;
   private draftTimer: ReturnType<typeof setTimeout> | undefined;
   private pendingDraft: (() => Promise<void>) | null = null;
 
@@ -99,7 +101,8 @@ class ChatState {
         if (rec) draftImages.set(imageId, rec);
       }
       if (this.activeId !== id) return;
-      this.messages = messages;
+      // An answer still streaming into this conversation keeps growing on screen.
+      this.messages = messages.map((m) => (this.live && m.id === this.live.id ? this.live : m));
       composer.restore(id, draft, draftImages);
     });
   }
@@ -181,7 +184,7 @@ class ChatState {
     };
     if (!(await this.guard(() => store.putMessage(draft)))) return;
     this.messages.push(draft);
-    const live = this.messages[this.messages.length - 1];
+    const live = (this.live = this.messages[this.messages.length - 1]);
     const ctl = (this.controller = new AbortController());
     this.streamingId = draft.id;
     let lastSave = Date.now();
@@ -212,6 +215,7 @@ class ChatState {
     } finally {
       this.streamingId = null;
       this.controller = null;
+      this.live = null;
       await this.guard(() => store.putMessage($state.snapshot(live)));
       this.touch(conv.id);
     }

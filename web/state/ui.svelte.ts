@@ -1,7 +1,10 @@
-// View state of the shell: the narrow-screen drawer, the model library dialog, transient notices.
+// View state of the shell: the narrow-screen drawer, the model library dialog, the photo viewer,
+// transient notices.
 class UiState {
   drawerOpen = $state(false);
   libraryOpen = $state(false);
+  /** Photo shown full size (thread photos open in a viewer). */
+  viewing = $state<{ url: string; alt: string; width: number; height: number } | null>(null);
   /** A short confirmation ("Copied") announced politely and cleared after a moment. */
   toast = $state<string | null>(null);
   private toastTimer: ReturnType<typeof setTimeout> | undefined;
