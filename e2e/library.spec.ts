@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { expect, test, type Page } from '@playwright/test';
 import catalogue from '../workers/storage/catalogue.json' with { type: 'json' };
 import { startHubServer, type HubRepo, type HubServer } from './support/hub-server';
-import { routeHub } from './support/hub-route';
+import { routeBundled, routeHub } from './support/hub-route';
 import { FIXTURE_MODEL_ID as ID, FIXTURE_MODEL_NAME as NAME, fixtureRepo } from './support/hub-fixture';
 import { HUGE_MODEL_ID as HUGE_ID, HUGE_MODEL_NAME as HUGE_NAME, hugeRepo } from './support/hub-fixture';
 import { modelCard, openLibrary, storedCounts, storedFiles } from './support/library-page';
@@ -194,4 +194,42 @@ test('pause, resume, delete and cancel', async ({ page }) => {
   await expect(card).toHaveAttribute('data-status', 'available');
   hub.release();
   expect(await storedCounts(page, ID)).toEqual({ models: 0, files: 0, chunks: 0, tensors: 0, tensorChunks: 0 });
+});
+
+test('a second tab sees the download and cannot start it twice', async ({ page, context }) => {
+  hub.inject({ file: 'model.safetensors', fault: { kind: 'stall' }, skip: 1 });
+  const stalled = hub.stalled();
+  await page.goto('/');
+  await openLibrary(page);
+  await button(page, `Download ${NAME}`).click();
+  await stalled;
+
+  const other = await context.newPage();
+  await other.goto('/');
+  await openLibrary(other);
+  const card = modelCard(other, ID);
+  await expect(card).toHaveAttribute('data-status', 'paused'); // its own worker is not downloading it
+  await card.getByRole('button', { name: `Resume download of ${NAME}`, exact: true }).click();
+  await expect(card.getByTestId('model-error')).toContainText('already downloading in another Lumen tab');
+  hub.release();
+  // The first tab's progress reaches the second one through the BroadcastChannel.
+  await expect(card).toHaveAttribute('data-status', 'ready', { timeout: 60_000 });
+  await expect(modelCard(page, ID)).toHaveAttribute('data-status', 'ready');
+  await other.close();
+});
+
+test('the bundled demo model is labelled and installs through the same download path', async ({ page, context, baseURL }) => {
+  const files = new Map(repo.files.map((f) => [f.path, f.bytes]));
+  const seen = await routeBundled(context, baseURL!, 'lumen-demo', files);
+  await page.goto('/');
+  await openLibrary(page);
+  const card = modelCard(page, 'lumen-demo');
+  await expect(card.getByText('Demo', { exact: true })).toBeVisible();
+  await card.getByRole('button', { name: /^Download Lumen demo/ }).click();
+  await expect(card).toHaveAttribute('data-status', 'ready', { timeout: 60_000 });
+  expect(seen.some((s) => s.startsWith('GET model.safetensors bytes=4194304-'))).toBe(true); // chunked, like the hub
+  const stored = await storedFiles(page, 'lumen-demo');
+  const st = stored.find((f) => f.path === 'model.safetensors')!;
+  expect(st.sha256).toBe(repo.files.find((f) => f.path === 'model.safetensors')!.sha256);
+  expect(hub.requests).toEqual([]); // nothing from the hub
 });

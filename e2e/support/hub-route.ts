@@ -34,3 +34,30 @@ export async function routeHub(context: BrowserContext, hub: HubServer): Promise
   });
   return seen;
 }
+
+/**
+ * Serves `files` as the app's own /models/<id>/ folder (where the embedded demo model ships), with
+ * HEAD and Range support like a static host; used before the real demo model is in public/.
+ */
+export async function routeBundled(context: BrowserContext, appOrigin: string, modelId: string, files: Map<string, Buffer>): Promise<string[]> {
+  const seen: string[] = [];
+  await context.route(`${appOrigin}/models/${modelId}/**`, async (route) => {
+    const request = route.request();
+    const path = decodeURIComponent(new URL(request.url()).pathname.slice(`/models/${modelId}/`.length));
+    const bytes = files.get(path);
+    seen.push(`${request.method()} ${path} ${request.headers()['range'] ?? ''}`.trim());
+    if (!bytes) return route.fulfill({ status: 404, contentType: 'text/plain', body: 'not found' });
+    const m = /^bytes=(\d+)-(\d*)$/.exec(request.headers()['range'] ?? '');
+    const start = m ? Number(m[1]) : 0;
+    const end = m && m[2] ? Math.min(Number(m[2]), bytes.length - 1) : bytes.length - 1;
+    const headers: Record<string, string> = { 'Content-Length': String(end - start + 1), 'Accept-Ranges': 'bytes' };
+    if (m) headers['Content-Range'] = `bytes ${start}-${end}/${bytes.length}`;
+    await route.fulfill({
+      status: m ? 206 : 200,
+      contentType: 'application/octet-stream',
+      headers,
+      body: request.method() === 'HEAD' ? '' : bytes.subarray(start, end + 1),
+    });
+  });
+  return seen;
+}

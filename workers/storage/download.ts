@@ -98,17 +98,26 @@ export class DownloadManager {
     const entry = this.entry(id);
     this.transientErrors.delete(id);
     const controller = new AbortController();
-    let rec: ModelRecord;
+    // One download of a model at a time across tabs; the lock dies with the worker.
+    const lock = await acquireLock(`lumen-download:${id}`);
+    let rec: ModelRecord | null;
     try {
+      if (!lock) throw new LumenError(`${entry.name} is already downloading in another Lumen tab or window.`);
       rec = await this.prepare(entry, controller.signal);
     } catch (err) {
+      lock?.release();
       this.transientErrors.set(id, serializeError(err));
       await this.emitState(id, true);
       throw err;
     }
+    if (!rec) {
+      lock.release(); // already installed
+      return;
+    }
     const run: ActiveRun = { controller, done: Promise.resolve(), rate: new RateMeter(), bytes: 0, total: rec.totalBytes, status: 'downloading' };
     this.runs.set(id, run);
     run.done = this.execute(entry, run).finally(() => {
+      lock.release();
       this.runs.delete(id);
       void this.emitState(id, true);
     });
@@ -131,9 +140,10 @@ export class DownloadManager {
   }
 
   /** Lists the files, checks the quota and writes the manifest (first time only). */
-  private async prepare(entry: CatalogueEntry, signal: AbortSignal): Promise<ModelRecord> {
+  private async prepare(entry: CatalogueEntry, signal: AbortSignal): Promise<ModelRecord | null> {
     const db = await openModelDB();
     let rec = await db.get('models', entry.id);
+    if (rec?.status === 'ready') return null;
     let files: FileRecord[];
     if (!rec) {
       const remote = await listRemoteFiles(entry, this.opts.appOrigin, signal);
@@ -236,6 +246,20 @@ export class DownloadManager {
     this.lastEmit.set(id, now);
     this.opts.emit(await this.state(id));
   }
+}
+
+/** Holds the Web Lock `name` until release() (or the worker's end); null when another holder has it. */
+function acquireLock(name: string): Promise<{ release: () => void } | null> {
+  const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
+  if (!locks) return Promise.resolve({ release: () => {} });
+  return new Promise((resolve, reject) => {
+    locks
+      .request(name, { ifAvailable: true }, (lock) => {
+        if (!lock) return resolve(null);
+        return new Promise<void>((release) => resolve({ release: () => release() }));
+      })
+      .catch(reject);
+  });
 }
 
 async function setStatus(db: ModelDatabase, id: string, status: ModelRecord['status'], error?: SerializedError): Promise<void> {
