@@ -23,13 +23,9 @@ const SHARE_FILES_FIELD = 'photos';
 cleanupOutdatedCaches(); // drops precaches written by older Workbox versions
 precacheAndRoute(self.__WB_MANIFEST);
 
-// Any navigation inside the scope gets the shell; the page's own router reads the URL.
-// /models/ (embedded demo model files) and the share endpoint are never answered with HTML.
-registerRoute(
-  new NavigationRoute(createHandlerBoundToURL('/index.html'), {
-    denylist: [/^\/models\//, new RegExp(`^${SHARE_PATH}`)],
-  }),
-);
+// Any GET navigation inside the scope gets the shell; the page reads the URL itself.
+// /models/ (embedded demo model files) is never answered with HTML.
+registerRoute(new NavigationRoute(createHandlerBoundToURL('/index.html'), { denylist: [/^\/models\//] }));
 
 // --- Web Share Target ----------------------------------------------------------------------------
 
