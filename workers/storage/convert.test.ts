@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbortedError, IntegrityError, ModelFormatError } from '../protocol/errors';
-import { convertModel, policyFor } from './convert';
+import { convertModel, planInstall, policyFor } from './convert';
+import { quotaShortfall } from './install';
 import { modelFiles, modelTensors, seededValues, tinyIdefics3Config, tinyLlamaConfig } from './fixtures';
 import { dirFileSource } from './fs-source';
 import { dequantize } from './quant';
@@ -181,6 +182,20 @@ describe('install-time conversion (fs store)', () => {
       expect((err as Error).message).toMatch(pattern);
       expect(await store.getManifest(`nonfinite-${name}`)).toBeNull();
     }
+  });
+
+  it('plans the exact installed size before writing; a failing beforeWrite (quota) writes nothing', async () => {
+    const root = await modelDir('plan', modelFiles(llama));
+    const plan = await planInstall(dirFileSource(root), policyFor('q4'));
+    const m = (await store.getManifest('llama-q4'))!;
+    expect(plan.totalBytes).toBe(m.totalBytes);
+    expect(plan.tensors.map((t) => t.layout.dtype)).toEqual(m.tensors.map((t) => t.dtype));
+    const err = new Error('no space');
+    await expect(convertModel(store, 'llama-q4', dirFileSource(root), { quantization: policyFor('q8'), beforeWrite: async () => { throw err; } }, noProgress)).rejects.toBe(err);
+    expect(await store.getManifest('llama-q4')).toEqual(m);
+    expect(quotaShortfall({ quota: 100e6, usage: 20e6 }, 50e6)).toBe(0);
+    expect(quotaShortfall({ quota: 100e6, usage: 60e6 }, 50e6)).toBe(50e6 + 16 * 1024 * 1024 - 40e6);
+    expect(quotaShortfall(undefined, 50e6)).toBe(0);
   });
 
   it('converts PPD prompt embeddings from ppd.safetensors and checks their width', async () => {

@@ -5,6 +5,7 @@
 // Platform-neutral: the browser entry is install.ts (IndexedDB), Node tests/bench call this.
 import { ModelFormatError } from '../protocol/errors';
 import { parseModelConfigBytes } from './model-config';
+import type { ModelConfig } from './model-config';
 import { GROUP_SIZE, wordsPerGroup } from './quant';
 import type { QuantKind } from './quant';
 import { quantizeRowsInto } from './quantize-into';
@@ -72,28 +73,47 @@ function rowsOf(shape: number[]): number {
   return shape.length === 0 ? 1 : shape[0];
 }
 
-/** Builds one engine tensor's bytes and parts; calls onRows(elements) as source rows are consumed. */
+/** Stored layout of an engine tensor: f32 row-major, or packed q4/q8 (quant.ts) + scales at an aligned offset. */
+export interface TensorLayout {
+  dtype: StoredKind;
+  parts: TensorPart[];
+  byteLength: number;
+}
+
+/** Matrices whose K is a multiple of 32 take the requested kind; everything else stays f32. */
+export function tensorLayout(shape: number[], kind: StoredKind): TensorLayout {
+  const N = rowsOf(shape);
+  const K = shape.length <= 1 ? 1 : shape.slice(1).reduce((a, b) => a * b, 1);
+  if (kind === 'f32' || shape.length !== 2 || K % GROUP_SIZE !== 0) {
+    return { dtype: 'f32', parts: [{ name: 'data', offset: 0, byteLength: N * K * 4 }], byteLength: N * K * 4 };
+  }
+  const G = K / GROUP_SIZE;
+  const qBytes = G * N * wordsPerGroup(kind) * 4;
+  const scalesOffset = alignUp(qBytes, PART_ALIGN);
+  return {
+    dtype: kind,
+    parts: [{ name: 'qweight', offset: 0, byteLength: qBytes }, { name: 'scales', offset: scalesOffset, byteLength: G * N * 4 }],
+    byteLength: scalesOffset + G * N * 4,
+  };
+}
+
+/** Builds one engine tensor's bytes; calls onElements(n) as source rows are consumed. */
 async function buildTensor(
   set: SafetensorsSet,
   t: PlannedTensor,
-  kind: StoredKind,
+  layout: TensorLayout,
   blockBytes: number,
   onElements: (n: number) => void,
   signal: AbortSignal | undefined,
-): Promise<{ bytes: Uint8Array; parts: TensorPart[]; dtype: StoredKind }> {
+): Promise<Uint8Array> {
   const N = rowsOf(t.shape);
   const K = t.shape.length <= 1 ? 1 : t.shape.slice(1).reduce((a, b) => a * b, 1);
-  const quant = kind !== 'f32' && t.shape.length === 2 && K % GROUP_SIZE === 0 ? (kind as QuantKind) : null;
+  const quant = layout.dtype === 'f32' ? null : (layout.dtype as QuantKind);
   const blockRows = Math.max(1, Math.floor(blockBytes / (K * 4)));
-  // Output: f32 row-major, or packed q4/q8 (group-major qweight, then scales at an aligned offset).
-  const G = K / GROUP_SIZE;
-  const wpg = quant ? wordsPerGroup(quant) : 0;
-  const qBytes = quant ? G * N * wpg * 4 : 0;
-  const scalesOffset = alignUp(qBytes, PART_ALIGN);
-  const buf = new ArrayBuffer(quant ? scalesOffset + G * N * 4 : N * K * 4);
+  const buf = new ArrayBuffer(layout.byteLength);
   const f32 = quant ? null : new Float32Array(buf);
-  const qw = quant ? new Uint32Array(buf, 0, G * N * wpg) : null;
-  const sc = quant ? new Float32Array(buf, scalesOffset, G * N) : null;
+  const qw = quant ? new Uint32Array(buf, 0, layout.parts[0].byteLength / 4) : null;
+  const sc = quant ? new Float32Array(buf, layout.parts[1].offset, layout.parts[1].byteLength / 4) : null;
   let row = 0; // global output row of the next block
   for (const s of t.sources) {
     const rows = rowsOf(s.shape);
@@ -115,11 +135,7 @@ async function buildTensor(
     }
   }
   if (row !== N) throw new ModelFormatError(`Internal: ${t.name} assembled ${row} of ${N} rows.`);
-  const bytes = new Uint8Array(buf);
-  const parts: TensorPart[] = quant
-    ? [{ name: 'qweight', offset: 0, byteLength: qBytes }, { name: 'scales', offset: scalesOffset, byteLength: G * N * 4 }]
-    : [{ name: 'data', offset: 0, byteLength: bytes.byteLength }];
-  return { bytes, parts, dtype: quant ?? 'f32' };
+  return new Uint8Array(buf);
 }
 
 async function readConfig(source: FileSource): Promise<Uint8Array> {
@@ -128,52 +144,80 @@ async function readConfig(source: FileSource): Promise<Uint8Array> {
   return source.read('config.json', 0, await source.size('config.json'));
 }
 
+/** What an install will produce, known from config.json and the safetensors headers alone. */
+export interface InstallPlan {
+  config: ModelConfig;
+  tied: boolean;
+  ppdPromptTokens: number;
+  tensors: (PlannedTensor & { layout: TensorLayout })[];
+  /** Bytes the engine-format tensors will occupy. */
+  totalBytes: number;
+  /** Source elements to convert (the progress total). */
+  totalElements: number;
+}
+
+/** Reads the config and headers, validates every tensor, and lays out the result. Writes nothing. */
+export async function planInstall(source: FileSource, quantization: QuantizationPolicy): Promise<InstallPlan & { set: SafetensorsSet }> {
+  const config = parseModelConfigBytes(await readConfig(source));
+  const set = await openSafetensors(source);
+  const hasLmHead = nameCandidates('lm_head.weight').some((n) => set.has(n));
+  const { tensors: planned, tied } = planTensors(config, hasLmHead);
+  // PPD prompt embeddings [k, hidden], when shipped: k comes from the file, the width from the config.
+  const ppd = set.has(PPD_TENSOR) ? set.info(PPD_TENSOR).shape : null;
+  const ppdK = ppd && ppd.length === 2 && ppd[0] > 0 ? ppd[0] : ppd ? -1 : 0;
+  if (ppdK < 0) throw new ModelFormatError(`${PPD_TENSOR} has shape [${ppd!.join(', ')}]; expected [k, ${config.text.hiddenSize}]. Remove ppd.safetensors or replace it.`);
+  if (ppdK > 0) planned.push(ppdTensor(config, ppdK));
+  const tensors = validate(planned, set).map((t) => ({ ...t, layout: tensorLayout(t.shape, kindFor(t.cls, quantization)) }));
+  return {
+    config: tied === config.text.tieWordEmbeddings ? config : { ...config, text: { ...config.text, tieWordEmbeddings: tied } },
+    tied,
+    ppdPromptTokens: ppdK,
+    tensors,
+    totalBytes: tensors.reduce((a, t) => a + t.layout.byteLength, 0),
+    totalElements: tensors.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0),
+    set,
+  };
+}
+
 /**
- * Converts `source` into `store` under `modelId`. Validation errors leave the store untouched
- * (an older install stays usable); once writing starts, any old install is removed first, and
- * an error or abort removes what was written (best effort: a crash is cleaned by the next run).
+ * Converts `source` into `store` under `modelId`. Validation errors (and a `beforeWrite` hook
+ * that throws, e.g. a quota check) leave the store untouched, so an older install stays usable;
+ * once writing starts, any old install is removed first, and an error or abort removes what was
+ * written (best effort: a crash is cleaned by the next run).
  */
 export async function convertModel(
   store: TensorStore,
   modelId: string,
   source: FileSource,
-  opts: ConvertOptions,
+  opts: ConvertOptions & { beforeWrite?: (plan: InstallPlan) => Promise<void> },
   onProgress: (done: number, total: number) => void,
   signal?: AbortSignal,
 ): Promise<ModelManifest> {
   throwIfAborted(signal);
-  const config = parseModelConfigBytes(await readConfig(source));
-  const set = await openSafetensors(source);
-  const hasLmHead = nameCandidates('lm_head.weight').some((n) => set.has(n));
-  const { tensors: plan0, tied } = planTensors(config, hasLmHead);
-  // PPD prompt embeddings [k, hidden], when shipped: k comes from the file, the width from the config.
-  const ppd = set.has(PPD_TENSOR) ? set.info(PPD_TENSOR).shape : null;
-  const ppdK = ppd && ppd.length === 2 && ppd[0] > 0 ? ppd[0] : ppd ? -1 : 0;
-  if (ppdK < 0) throw new ModelFormatError(`${PPD_TENSOR} has shape [${ppd!.join(', ')}]; expected [k, ${config.text.hiddenSize}]. Remove ppd.safetensors or replace it.`);
-  if (ppdK > 0) plan0.push(ppdTensor(config, ppdK));
-  const plan = validate(plan0, set);
-  const total = plan.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
+  const plan = await planInstall(source, opts.quantization);
+  const total = plan.totalElements;
   let done = 0;
   onProgress(0, total);
+  await opts.beforeWrite?.(plan);
   throwIfAborted(signal);
 
   await store.deleteModel(modelId); // not ready from here on; clears any partial install
   try {
     const metas: TensorMeta[] = [];
-    for (const t of plan) {
-      const built = await buildTensor(set, t, kindFor(t.cls, opts.quantization), opts.blockBytes ?? 8 << 20, (n) => {
+    for (const t of plan.tensors) {
+      const bytes = await buildTensor(plan.set, t, t.layout, opts.blockBytes ?? 8 << 20, (n) => {
         done += n;
         onProgress(done, total);
       }, signal);
-      metas.push(await writeTensor(store, modelId, { name: t.name, cls: t.cls, shape: t.shape, dtype: built.dtype, parts: built.parts }, built.bytes, signal, opts.chunkBytes));
+      metas.push(await writeTensor(store, modelId, { name: t.name, cls: t.cls, shape: t.shape, dtype: t.layout.dtype, parts: t.layout.parts }, bytes, signal, opts.chunkBytes));
     }
     throwIfAborted(signal);
     const manifest: ModelManifest = {
       format: ENGINE_FORMAT,
       modelId,
-      config: tied === config.text.tieWordEmbeddings ? config : { ...config, text: { ...config.text, tieWordEmbeddings: tied } },
-      tiedEmbeddings: tied,
-      ppdPromptTokens: ppdK,
+      config: plan.config,
+      tiedEmbeddings: plan.tied,
+      ppdPromptTokens: plan.ppdPromptTokens,
       quantization: opts.quantization,
       sourceRevision: opts.sourceRevision ?? null,
       createdAt: Date.now(),
