@@ -1,0 +1,196 @@
+// Kernel benchmark (Node + Dawn): streaming-read peak bandwidth, q4/q8 GEMV GB/s on the model
+// shapes (default workgroup shape and a sweep of alternatives), skinny GEMM, tiled GEMM TFLOP/s.
+// Weights are replicated into enough copies (≥ 256 MiB in all) that consecutive dispatches miss
+// the GPU's L2, and each timing is many dispatches in one command buffer (best of 3 trials).
+// Build + run: node tools/bench/build-kernels.mjs && node dist-bench/kernels.mjs [--small] [--json FILE]
+import { writeFileSync } from 'node:fs';
+import { createGpuContext, type GpuContext } from '../../workers/gpu/context';
+import { nodeGpu } from '../../workers/gpu/node';
+import { createBindGroup, Recorder } from '../../workers/gpu/recorder';
+import { createGemm } from '../../workers/ops/gemm';
+import { createGemmSkinny } from '../../workers/ops/gemm-skinny';
+import { createGemv, defaultGemvConfig, type GemvConfig } from '../../workers/ops/gemv';
+import { createF32, type GpuTensor } from '../../workers/ops/types';
+import { packedBytes, type QuantKind } from '../../workers/storage/quant';
+
+const STREAM_WGSL = `
+struct Params { n4: u32, stride: u32, a: u32, b: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  var acc = vec4<f32>(0.0);
+  for (var i = gid.x; i < p.n4; i += p.stride) { acc += src[i]; }
+  dst[gid.x] = dot(acc, vec4<f32>(1.0));
+}`;
+
+const small = process.argv.includes('--small');
+const jsonIdx = process.argv.indexOf('--json');
+const jsonPath = jsonIdx > 0 ? process.argv[jsonIdx + 1] : null;
+const results: Record<string, unknown>[] = [];
+
+function log(row: Record<string, unknown>): void {
+  results.push(row);
+  console.log(JSON.stringify(row));
+}
+
+let seed = 12345;
+function fillRandomWords(a: Uint32Array): void {
+  for (let i = 0; i < a.length; i++) {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    a[i] = seed >>> 0;
+  }
+}
+function randomF32(n: number, scale = 1): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = (Math.random() * 2 - 1) * scale;
+  return a;
+}
+
+/** Seconds per call: `reps` calls in one command buffer, best of `trials`. */
+async function timeIt(ctx: GpuContext, reps: number, record: (rec: Recorder, i: number) => void, trials = small ? 1 : 3): Promise<number> {
+  if (small) reps = Math.min(reps, 3); // SwiftShader: a few calls are enough
+  const warm = new Recorder(ctx, 'warm');
+  record(warm, 0);
+  await warm.submitAndWait();
+  let best = Infinity;
+  for (let t = 0; t < trials; t++) {
+    const rec = new Recorder(ctx, 'bench');
+    for (let i = 0; i < reps; i++) record(rec, i);
+    const t0 = performance.now();
+    await rec.submitAndWait();
+    best = Math.min(best, (performance.now() - t0) / 1000 / reps);
+  }
+  return best;
+}
+
+async function streamPeak(ctx: GpuContext): Promise<number> {
+  const bytes = small ? 32 << 20 : 256 << 20;
+  const src = ctx.buffers.create(bytes, 'stream-src');
+  let best = 0;
+  for (const wgs of small ? [256] : [1024, 4096, 16384]) {
+    const threads = wgs * 256;
+    const dst = ctx.buffers.create(threads * 4, 'stream-dst');
+    const kernel = ctx.pipelines.get({ op: 'bench_stream', source: STREAM_WGSL, workgroupSize: [256, 1, 1], bindings: ['read', 'rw'] });
+    const bg = createBindGroup(ctx, kernel, [src, dst]);
+    const params = new Uint32Array([bytes / 16, threads, 0, 0]);
+    const s = await timeIt(ctx, small ? 5 : 40, (rec) => rec.dispatch(kernel, bg, params, wgs));
+    const gbs = bytes / s / 1e9;
+    log({ bench: 'stream_read', bytes, workgroups: wgs, us: +(s * 1e6).toFixed(1), GBps: +gbs.toFixed(0) });
+    best = Math.max(best, gbs);
+  }
+  return best;
+}
+
+function makeQuantCopies(ctx: GpuContext, kind: QuantKind, n: number, k: number, copies: number): GpuTensor[] {
+  const words = new Uint32Array(((n * k) / 32) * (kind === 'q4' ? 4 : 8));
+  fillRandomWords(words);
+  const scales = randomF32((n * k) / 32, 0.01);
+  const out: GpuTensor[] = [];
+  for (let c = 0; c < copies; c++) {
+    out.push({ buffer: ctx.buffers.upload(words, 'w'), scales: { buffer: ctx.buffers.upload(scales, 's') }, shape: [n, k], dtype: kind });
+  }
+  return out;
+}
+
+function copiesFor(bytes: number): number {
+  return Math.max(1, Math.min(small ? 4 : 512, Math.ceil((small ? 8 << 20 : 256 << 20) / bytes)));
+}
+
+function cfgName(c: GemvConfig): string {
+  return `tn${c.tn}xtk${c.tk}xr${c.r}`;
+}
+
+async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number, peak: number): Promise<void> {
+  const bytes = packedBytes(kind, n, k) + k * 4 + n * 4;
+  const copies = copiesFor(bytes);
+  const ws = makeQuantCopies(ctx, kind, n, k, copies);
+  const x = { buffer: ctx.buffers.upload(randomF32(k)), shape: [k], dtype: 'f32' as const };
+  const y = createF32(ctx, [n]);
+  const def = defaultGemvConfig(n, k);
+  const sweep: GemvConfig[] = small
+    ? [def]
+    : [def, ...[1, 2, 4, 8].map((r) => ({ tn: 32, tk: 8, r, chunk: 64 })), ...[1, 2, 4].map((r) => ({ tn: 16, tk: 16, r, chunk: 64 })), ...[1, 2].map((r) => ({ tn: 64, tk: 4, r, chunk: 64 }))];
+  const reps = Math.max(20, Math.min(2000, Math.ceil((small ? 2e7 : 4e9) / bytes)));
+  let best = { gbs: 0, name: '' };
+  const seen = new Set<string>();
+  for (const cfg of sweep) {
+    const name = cfgName(cfg);
+    if (seen.has(name)) continue;
+    seen.add(name);
+    const ops = ws.map((w) => createGemv(ctx, { w, x, y, config: cfg }));
+    const s = await timeIt(ctx, reps, (rec, i) => ops[i % ops.length].record(rec));
+    const gbs = bytes / s / 1e9;
+    const isDefault = cfg === def;
+    log({ bench: 'gemv', kind, shape: `${n}x${k}`, config: name, default: isDefault, us: +(s * 1e6).toFixed(2), GBps: +gbs.toFixed(0), pctPeak: +((100 * gbs) / peak).toFixed(1), copies });
+    if (gbs > best.gbs) best = { gbs, name };
+  }
+  log({ bench: 'gemv_best', kind, shape: `${n}x${k}`, config: best.name, GBps: +best.gbs.toFixed(0), pctPeak: +((100 * best.gbs) / peak).toFixed(1) });
+  for (const w of ws) {
+    ctx.buffers.destroy(w.buffer);
+    if (w.scales) ctx.buffers.destroy(w.scales.buffer);
+  }
+}
+
+async function benchSkinny(ctx: GpuContext, kind: QuantKind, m: number, n: number, k: number, peak: number): Promise<void> {
+  const bytes = packedBytes(kind, n, k);
+  const copies = copiesFor(bytes);
+  const ws = makeQuantCopies(ctx, kind, n, k, copies);
+  const x = { buffer: ctx.buffers.upload(randomF32(m * k)), shape: [m, k], dtype: 'f32' as const };
+  const y = createF32(ctx, [m, n]);
+  const ops = ws.map((w) => createGemmSkinny(ctx, { w, x, y, maxM: m }));
+  const reps = Math.max(20, Math.min(1000, Math.ceil((small ? 2e7 : 2e9) / bytes)));
+  const s = await timeIt(ctx, reps, (rec, i) => ops[i % ops.length].record(rec, { m }));
+  log({ bench: 'gemm_skinny', kind, shape: `${m}x${n}x${k}`, us: +(s * 1e6).toFixed(2), GBps: +(bytes / s / 1e9).toFixed(0), pctPeak: +((100 * bytes) / s / 1e9 / peak).toFixed(1), TFLOPs: +((2 * m * n * k) / s / 1e12).toFixed(2) });
+  for (const w of ws) ctx.buffers.destroy(w.buffer);
+}
+
+async function benchGemm(ctx: GpuContext, dtype: 'f32' | QuantKind, m: number, n: number, k: number): Promise<void> {
+  const w: GpuTensor =
+    dtype === 'f32' ? { buffer: ctx.buffers.upload(randomF32(n * k, 0.05)), shape: [n, k], dtype } : makeQuantCopies(ctx, dtype, n, k, 1)[0];
+  const x = { buffer: ctx.buffers.upload(randomF32(m * k)), shape: [m, k], dtype: 'f32' as const };
+  const y = createF32(ctx, [m, n]);
+  const op = createGemm(ctx, { w, x, y, maxM: m });
+  const flops = 2 * m * n * k;
+  const reps = Math.max(5, Math.min(200, Math.ceil((small ? 1e9 : 2e12) / flops)));
+  const s = await timeIt(ctx, reps, (rec) => op.record(rec, { m }));
+  log({ bench: 'gemm', dtype, shape: `${m}x${n}x${k}`, ms: +(s * 1e3).toFixed(3), TFLOPs: +(flops / s / 1e12).toFixed(2) });
+}
+
+async function main(): Promise<void> {
+  const ctx = await createGpuContext(await nodeGpu());
+  const c = ctx.caps;
+  log({ bench: 'device', date: new Date().toISOString(), vendor: c.vendor, architecture: c.architecture, description: c.description, shaderF16: c.shaderF16, subgroups: c.subgroups, packed4x8: c.packed4x8, maxBufferSize: c.maxBufferSize, maxStorageBufferBindingSize: c.maxStorageBufferBindingSize });
+  const peak = await streamPeak(ctx);
+  log({ bench: 'stream_peak', GBps: +peak.toFixed(0) });
+  const gemvShapes: Array<[number, number]> = small
+    ? [
+        [1536, 576],
+        [576, 1536],
+      ]
+    : [
+        [4864, 896],
+        [896, 4864],
+        [151936, 896],
+        [11008, 4096],
+        [4096, 11008],
+        [1536, 576],
+        [576, 1536],
+      ];
+  for (const kind of ['q4', 'q8'] as const) for (const [n, k] of gemvShapes) await benchGemv(ctx, kind, n, k, peak);
+  const skinny: Array<[number, number, number]> = small ? [[16, 1536, 576]] : [[8, 4864, 896], [64, 4864, 896], [16, 1536, 576], [64, 1536, 576], [64, 11008, 4096]];
+  for (const [m, n, k] of skinny) await benchSkinny(ctx, 'q4', m, n, k, peak);
+  const gemms: Array<[number, number, number]> = small ? [[128, 576, 576]] : [[1024, 3072, 768], [7168, 3072, 768], [1024, 4864, 896], [4096, 4096, 4096]];
+  for (const [m, n, k] of gemms) await benchGemm(ctx, 'f32', m, n, k);
+  if (!small) for (const [m, n, k] of [[1024, 4864, 896], [128, 1536, 576]] as const) for (const d of ['q4', 'q8'] as const) await benchGemm(ctx, d, m, n, k);
+  if (jsonPath) writeFileSync(jsonPath, JSON.stringify(results, null, 1));
+  ctx.destroy();
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,88 @@
+// Parity cases of the matmul family that run anywhere a GpuContext exists: the Chromium kernel
+// harness (e2e/kernels) runs them in a real browser; the Node tests cover the same kernels in
+// more depth. Each case builds random inputs, runs one op, and reports its error against the
+// CPU reference (relative to Σ|x·w| for products; relative per value for gathers).
+import type { GpuContext } from '../gpu/context';
+import { Recorder } from '../gpu/recorder';
+import { dequantize, quantize } from '../storage/quant';
+import { createEmbedding } from './embedding';
+import { createMatmul } from './matmul';
+import { embeddingRef } from './reference/embedding';
+import { matmulAbsRef, matmulRef, maxScaledError, randomF32 } from './reference/matmul';
+import { createF32, readF32, uploadF32, uploadPacked, type GpuTensor } from './types';
+
+export interface KernelCaseResult {
+  name: string;
+  error: number;
+  tolerance: number;
+  ok: boolean;
+}
+
+export type WeightType = 'f32' | 'q4' | 'q8';
+
+function uploadWeight(ctx: GpuContext, dtype: WeightType, wf: Float32Array, n: number, k: number): { w: GpuTensor; ref: Float32Array } {
+  if (dtype === 'f32') return { w: uploadF32(ctx, wf, [n, k]), ref: wf };
+  const p = quantize(dtype, wf, n, k);
+  return { w: uploadPacked(ctx, p), ref: dequantize(p) };
+}
+
+/** Y[M, N] = X[M, K] W^T + bias through createMatmul (GEMV / skinny / tiled by M). */
+export async function matmulCase(ctx: GpuContext, dtype: WeightType, m: number, n: number, k: number, bias = false): Promise<KernelCaseResult> {
+  const seed = m * 1009 + n * 31 + k;
+  const wf = randomF32(n * k, seed);
+  const xf = randomF32(m * k, seed + 1);
+  const bf = bias ? randomF32(n, seed + 2) : undefined;
+  const { w, ref } = uploadWeight(ctx, dtype, wf, n, k);
+  const x = uploadF32(ctx, xf, [m, k]);
+  const y = createF32(ctx, [m, n]);
+  const b = bf ? uploadF32(ctx, bf, [n]) : undefined;
+  const op = createMatmul(ctx, { w, x, y, bias: b, maxM: m });
+  const rec = new Recorder(ctx, 'matmul-case');
+  op.record(rec, { m });
+  await rec.submitAndWait();
+  const got = await readF32(ctx, y);
+  const error = maxScaledError(got, matmulRef(xf, ref, m, n, k, bf), matmulAbsRef(xf, ref, m, n, k, bf));
+  const tolerance = 1e-5;
+  for (const t of [w, x, y, ...(b ? [b] : [])]) {
+    ctx.buffers.destroy(t.buffer);
+    if (t.scales) ctx.buffers.destroy(t.scales.buffer);
+  }
+  return { name: `matmul ${dtype} M=${m} N=${n} K=${k}${bias ? ' +bias' : ''}`, error, tolerance, ok: error <= tolerance };
+}
+
+/** Gather `ids` rows of a random [vocab, hidden] table. */
+export async function embeddingCase(ctx: GpuContext, dtype: WeightType, vocab: number, hidden: number, ids: number[]): Promise<KernelCaseResult> {
+  const tf = randomF32(vocab * hidden, vocab * 3 + hidden);
+  const { w: table, ref } = uploadWeight(ctx, dtype, tf, vocab, hidden);
+  const idT: GpuTensor = { buffer: ctx.buffers.upload(new Uint32Array(ids)), shape: [ids.length], dtype: 'u32' };
+  const out = createF32(ctx, [ids.length, hidden]);
+  const op = createEmbedding(ctx, { table, ids: idT, out, maxTokens: ids.length });
+  const rec = new Recorder(ctx, 'embedding-case');
+  op.record(rec, { count: ids.length });
+  await rec.submitAndWait();
+  const got = await readF32(ctx, out);
+  const want = embeddingRef(ref, vocab, hidden, ids);
+  let error = 0;
+  for (let i = 0; i < want.length; i++) error = Math.max(error, Math.abs(got[i] - want[i]) / (Math.abs(want[i]) + 1e-30));
+  const tolerance = dtype === 'f32' ? 0 : 1e-6;
+  for (const t of [table, idT, out]) {
+    ctx.buffers.destroy(t.buffer);
+    if (t.scales) ctx.buffers.destroy(t.scales.buffer);
+  }
+  return { name: `embedding ${dtype} V=${vocab} H=${hidden} T=${ids.length}`, error, tolerance, ok: error <= tolerance };
+}
+
+/** The browser harness's set: every kernel and dtype once, on awkward small shapes. */
+export async function runMatmulCases(ctx: GpuContext): Promise<KernelCaseResult[]> {
+  const out: KernelCaseResult[] = [];
+  out.push(await matmulCase(ctx, 'f32', 1, 37, 45, true)); // gemv f32, scalar path
+  out.push(await matmulCase(ctx, 'q4', 1, 300, 96, true)); // gemv q4
+  out.push(await matmulCase(ctx, 'q8', 1, 129, 64)); // gemv q8
+  out.push(await matmulCase(ctx, 'q4', 9, 70, 64)); // skinny q4
+  out.push(await matmulCase(ctx, 'q8', 33, 45, 32, true)); // skinny q8
+  out.push(await matmulCase(ctx, 'f32', 65, 130, 44)); // tiled f32
+  out.push(await matmulCase(ctx, 'q4', 70, 129, 64, true)); // tiled q4
+  out.push(await matmulCase(ctx, 'q8', 66, 61, 32)); // tiled q8
+  for (const d of ['f32', 'q4', 'q8'] as const) out.push(await embeddingCase(ctx, d, 40, 64, [0, 39, 5, 5, 99]));
+  return out;
+}
