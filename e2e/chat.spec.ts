@@ -337,3 +337,30 @@ test("a conversation's unsent draft (text and photo) survives a reload and conve
   await expect(input).toHaveValue('');
   await expect(attached(page)).toHaveCount(0);
 });
+
+test('accessibility: no axe violations in the empty state, composer, conversation (light and dark), engine details and drawer', async ({ page }) => {
+  const { default: AxeBuilder } = await import('@axe-core/playwright');
+  const check = async (what: string) => {
+    const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+    const summary = results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+    expect(summary, what).toEqual([]);
+  };
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await ready(page);
+  await check('empty state');
+  await fileInput(page).setInputFiles({ name: 'lake.png', mimeType: 'image/png', buffer: await scenePng(page) });
+  await expect(attached(page).getByRole('img', { name: 'lake.png', exact: true })).toBeVisible();
+  await check('composer with a photo');
+  await page.getByRole('textbox', { name: 'Message' }).fill('What is in this photo?');
+  await page.keyboard.press('Enter');
+  await expect(page.getByText(/No model loaded/)).toBeVisible();
+  await check('conversation');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await check('conversation, dark theme');
+  await page.getByRole('button', { name: /^Engine status/ }).click();
+  await check('engine details');
+  await page.setViewportSize({ width: 360, height: 780 });
+  await page.getByRole('button', { name: 'Open conversation list' }).click();
+  await expect(sidebar(page)).toBeVisible();
+  await check('drawer');
+});
