@@ -1,7 +1,7 @@
 // Installable offline PWA, in real Chromium against the production build: the first load renders
 // and the service worker takes control; Chromium's own installability check (DevTools
 // `Page.getInstallabilityErrors`) reports nothing; the manifest's fields and icons resolve; the
-// app shell reloads with the network off; a newly deployed service worker raises the "new
+// precache holds exactly the app shell; the app shell reloads with the network off; a newly deployed service worker raises the "new
 // version" prompt, which switches to it; the CSP arrives as an HTTP header on the document, the
 // service worker and the worker scripts.
 import { chromium, expect, test, type Page } from '@playwright/test';
@@ -106,6 +106,43 @@ test('manifest fields and icons resolve', async ({ request }) => {
       expect(body.toString('utf8'), icon.src).toContain('<svg');
     }
   }
+});
+
+/** Files of the build that make up the app shell (vite.config.ts globPatterns, minus models/). */
+function shellFiles(dir: string, prefix = ''): string[] {
+  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((entry) => {
+    const path = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) return path === 'models' ? [] : shellFiles(dir, path);
+    return /\.(js|css|html|svg|png|webmanifest|woff2)$/.test(entry.name) && path !== 'sw.js' ? [`/${path}`] : [];
+  });
+}
+
+test('the precache holds exactly the app shell: no model files, nothing from other hosts', async ({ page }) => {
+  await page.goto('/');
+  await waitForServiceWorkerControl(page);
+  const cached = await page.evaluate(async () => {
+    const entries: { url: string; bytes: number }[] = [];
+    for (const name of await caches.keys()) {
+      const cache = await caches.open(name);
+      for (const request of await cache.keys()) {
+        const response = await cache.match(request);
+        entries.push({ url: request.url, bytes: (await response!.arrayBuffer()).byteLength });
+      }
+    }
+    return entries;
+  });
+  const origin = new URL(page.url()).origin;
+  const paths = cached.map((e) => {
+    const url = new URL(e.url);
+    expect(url.origin, e.url).toBe(origin);
+    url.searchParams.delete('__WB_REVISION__');
+    return url.pathname + url.search;
+  });
+  expect(paths.filter((p) => p.startsWith('/models/'))).toEqual([]);
+  expect(new Set(paths)).toEqual(new Set(shellFiles(dist)));
+  const total = cached.reduce((sum, e) => sum + e.bytes, 0);
+  test.info().annotations.push({ type: 'precache', description: `${cached.length} files, ${(total / 1024).toFixed(0)} KiB` });
+  expect(total).toBeLessThan(10 * 1024 * 1024); // the shell stays small; weights never go here
 });
 
 test('after the first visit the app reloads and navigates with the network off', async ({ page, context }) => {
