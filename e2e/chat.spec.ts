@@ -142,7 +142,7 @@ test('a conversation with a photo survives a reload; rename, search and delete',
   expect(await imageCount(page)).toBe(0);
 });
 
-test('refuses empty, truncated, HEIC and non-image files with clear messages', async ({ page }) => {
+test('refuses empty, truncated, HEIC and non-image files with clear messages; accepts JPEG and WebP', async ({ page }) => {
   await ready(page);
   const jpeg = Buffer.from(
     await page.evaluate(async () => {
@@ -155,6 +155,13 @@ test('refuses empty, truncated, HEIC and non-image files with clear messages', a
       return Array.from(new Uint8Array(await (await c.convertToBlob({ type: 'image/jpeg', quality: 0.9 })).arrayBuffer()));
     }),
   );
+  const webp = Buffer.from(
+    await page.evaluate(async () => {
+      const c = new OffscreenCanvas(3000, 2000);
+      c.getContext('2d')!.fillRect(0, 0, 1500, 1000);
+      return Array.from(new Uint8Array(await (await c.convertToBlob({ type: 'image/webp', quality: 0.8 })).arrayBuffer()));
+    }),
+  );
   const heic = Buffer.concat([
     Buffer.from([0, 0, 0, 24]), Buffer.from('ftypheic'), Buffer.from([0, 0, 0, 0]), Buffer.from('mif1heic'),
     Buffer.from([0, 0, 1, 0]), Buffer.from('meta'), Buffer.alloc(248, 7),
@@ -165,6 +172,7 @@ test('refuses empty, truncated, HEIC and non-image files with clear messages', a
     { name: 'IMG_0001.HEIC', mimeType: 'image/heic', buffer: heic },
     { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a picture') },
     { name: 'whole.jpg', mimeType: 'image/jpeg', buffer: jpeg },
+    { name: 'wide.webp', mimeType: 'image/webp', buffer: webp },
   ]);
   const refusals = page.getByRole('list', { name: 'Photos that could not be attached' });
   await expect(refusals.getByRole('alert')).toHaveCount(4);
@@ -172,9 +180,11 @@ test('refuses empty, truncated, HEIC and non-image files with clear messages', a
   await expect(refusals).toContainText('"cut.jpg" is damaged');
   await expect(refusals).toContainText(`"IMG_0001.HEIC" is a HEIC photo, which this browser can't read. Share or export it as JPEG`);
   await expect(refusals).toContainText('"notes.txt" is not a photo');
-  // The good file of the same batch is attached; nothing else is.
-  await expect(attached(page).getByRole('img')).toHaveCount(1);
-  await expect(attached(page).getByRole('img', { name: 'whole.jpg' })).toBeVisible();
+  // The good files of the same batch are attached (the WebP downscaled); nothing else is.
+  await expect(attached(page).getByRole('img')).toHaveCount(2);
+  await expect(attached(page).getByRole('img', { name: 'whole.jpg', exact: true })).toBeVisible();
+  const wide = attached(page).getByRole('img', { name: 'wide.webp', exact: true });
+  await expect.poll(() => wide.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([2048, 1365]);
   await refusals.getByRole('button', { name: 'Dismiss' }).first().click();
   await expect(refusals.getByRole('alert')).toHaveCount(3);
 });

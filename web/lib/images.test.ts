@@ -44,6 +44,22 @@ describe('header parsing', () => {
     expect(readImageSize(jpeg(4032, 3024), 'jpeg')).toEqual({ width: 4032, height: 3024 });
   });
 
+  it('reads sizes from WebP (lossy, lossless, extended) and BMP headers', () => {
+    const webp = (chunk: string, body: number[]) => new Uint8Array([...str('RIFF'), 0, 0, 0, 0, ...str('WEBP'), ...str(chunk), 0, 0, 0, 0, ...body, ...new Array(16).fill(0)]);
+    // VP8X: flags + reserved (4 bytes), then width-1 and height-1 as 24-bit little endian.
+    expect(readImageSize(webp('VP8X', [0, 0, 0, 0, 0x3f, 0x1f, 0, 0x7f, 0x0f, 0]), 'webp')).toEqual({ width: 8000, height: 3968 });
+    // VP8: frame tag (3), start code 9d 01 2a, then 14-bit width and height.
+    expect(readImageSize(webp('VP8 ', [0, 0, 0, 0x9d, 0x01, 0x2a, 0x80, 0x07, 0x38, 0x04]), 'webp')).toEqual({ width: 1920, height: 1080 });
+    // VP8L: signature 0x2f, then (width-1) and (height-1) packed in 14 bits each.
+    const w = 4000 - 1, h = 3000 - 1, bits = w | (h << 14);
+    expect(readImageSize(webp('VP8L', [0x2f, bits & 255, (bits >> 8) & 255, (bits >> 16) & 255, (bits >>> 24) & 255, 0, 0, 0, 0]), 'webp')).toEqual({ width: 4000, height: 3000 });
+    const bmp = new Uint8Array(30);
+    bmp.set(str('BM'));
+    new DataView(bmp.buffer).setInt32(18, 640, true);
+    new DataView(bmp.buffer).setInt32(22, -480, true);
+    expect(readImageSize(bmp, 'bmp')).toEqual({ width: 640, height: 480 });
+  });
+
   it('reads the EXIF orientation of a JPEG', () => {
     expect(readJpegOrientation(jpeg(4, 3, 6))).toBe(6);
     expect(readJpegOrientation(jpeg(4, 3))).toBe(1);

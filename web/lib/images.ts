@@ -40,6 +40,20 @@ export function sniffImageKind(b: Uint8Array): ImageKind | null {
 export function readImageSize(b: Uint8Array, kind: ImageKind): { width: number; height: number } | null {
   if (kind === 'png' && b.length >= 24 && ascii(b, 12, 4) === 'IHDR') return { width: readU32BE(b, 16), height: readU32BE(b, 20) };
   if (kind === 'gif' && b.length >= 10) return { width: b[6] | (b[7] << 8), height: b[8] | (b[9] << 8) };
+  if (kind === 'bmp' && b.length >= 26) {
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    return { width: Math.abs(dv.getInt32(18, true)), height: Math.abs(dv.getInt32(22, true)) }; // negative height = top-down
+  }
+  if (kind === 'webp' && b.length >= 30) {
+    const chunk = ascii(b, 12, 4);
+    const u24 = (o: number) => b[o] | (b[o + 1] << 8) | (b[o + 2] << 16);
+    if (chunk === 'VP8X') return { width: u24(24) + 1, height: u24(27) + 1 };
+    if (chunk === 'VP8 ') return { width: (b[26] | (b[27] << 8)) & 0x3fff, height: (b[28] | (b[29] << 8)) & 0x3fff };
+    if (chunk === 'VP8L' && b[20] === 0x2f) {
+      const bits = b[21] | (b[22] << 8) | (b[23] << 16) | (b[24] << 24);
+      return { width: (bits & 0x3fff) + 1, height: ((bits >>> 14) & 0x3fff) + 1 };
+    }
+  }
   if (kind === 'jpeg') {
     for (const seg of jpegSegments(b)) {
       const m = seg.marker;

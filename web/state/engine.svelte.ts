@@ -4,7 +4,9 @@
 import { untrack } from 'svelte';
 import { EngineClient, type GenerationStream } from '../lib/engine-client';
 import {
+  GpuDeviceLostError,
   WebGpuUnavailableError,
+  WorkerCrashedError,
   isAbortError,
   type ChatTurn,
   type GenerateStats,
@@ -92,7 +94,13 @@ class EngineState {
 
   generate(conversationId: string, messages: ChatTurn[], sampling: SamplingParams, signal: AbortSignal): GenerationStream {
     const stream = this.client.generate(conversationId, messages, sampling, { signal });
-    stream.result.then((r) => (this.last = r.stats)).catch(() => undefined);
+    stream.result.then(
+      (r) => (this.last = r.stats),
+      (err: unknown) => {
+        // The worker (and the model in it) is gone: forget the model so `track` loads it again.
+        if (err instanceof WorkerCrashedError || err instanceof GpuDeviceLostError) this.model = null;
+      },
+    );
     return stream;
   }
 
