@@ -76,6 +76,15 @@ describe('safetensors reader', () => {
     expect(out[0]).toBe(3.140625);
     expect(Math.abs(out[1] / -1e30 - 1)).toBeLessThan(1 / 128);
     expect(Number.isNaN(out[2])).toBe(true);
+    // A view at an odd byte offset (FileSources may return one) decodes the same.
+    const backing = new Uint8Array(1 + 8);
+    backing.set(new Uint8Array(new Float32Array([1.5, -7]).buffer), 1);
+    const two = new Float32Array(2);
+    decodeToF32('F32', backing.subarray(1), two);
+    expect(Array.from(two)).toEqual([1.5, -7]);
+    backing.set(new Uint8Array(new Uint16Array([f32ToF16Bits(0.25), f32ToF16Bits(2 ** -20)]).buffer), 1);
+    decodeToF32('F16', backing.subarray(1, 5), two);
+    expect(Array.from(two)).toEqual([0.25, 2 ** -20]); // 2^-20 is subnormal in f16
     expect(f32ToF16Bits(1 + 2 ** -11)).toBe(0x3c00); // tie rounds to even
     expect(f32ToF16Bits(1e6)).toBe(0x7c00); // overflow to +inf
   });
