@@ -5,8 +5,9 @@
 //                     chunk softmax reduced in workgroup memory; writes the final row when there
 //                     is one chunk, else partials for `combine`. grid (nChunks, nHeads, B * nQ)
 //   entry `combine`   merges split partials. grid (nHeads, B * nQ)
-//   entry `keyscores` HiRED: attention each key receives, mean over queries and heads, from the
-//                     row max/sum `flash` saved (STATS): never materializes T x T. grid (ceil(nKeys/64), B)
+//   entry `keyscores` HiRED: attention each key receives, summed over queries per head, from the
+//                     row max/sum `flash` saved (STATS): never materializes T x T. grid (ceil(nKeys/64), nHeads, B)
+//   entry `keysum`    mean of those over heads and queries -> f32 [B, nKeys]. grid (ceil(nKeys/64), B)
 // Defines: HEAD_DIM (multiple of 4), MASK (causal | tree | full), STATS (flash saves m, l).
 // Layouts (elements; all offsets/strides multiples of 4): q[qOff + b*qSB + t*qST + h*HEAD_DIM + c],
 // k[kOff + b*kSB + kvh*kSH + j*kST + c] (same for v), out[b*oSB + t*oST + h*HEAD_DIM + c].
@@ -17,8 +18,10 @@ const WG: u32 = WG_X;
 const D4: u32 = HEAD_DIM / 4u;
 // keys per flash tile: the K and V tiles take 4 KiB each
 const BK: u32 = 1024u / HEAD_DIM;
-// keys per split workgroup
-const CHUNK: u32 = 256u;
+// most keys per split workgroup (the call's chunk size is params.chunk, a multiple of WG)
+const MAX_CHUNK: u32 = 256u;
+// key groups in the split kernel's P V step (WG threads = D4 columns x KG groups)
+const KG: u32 = max(1u, WG / D4);
 const NEG: f32 = -3.0e38;
 
 struct Params {
@@ -27,7 +30,7 @@ struct Params {
   kOff: u32, kSB: u32, kSH: u32, kST: u32,
   vOff: u32, vSB: u32, vSH: u32, vST: u32,
   oSB: u32, oST: u32, nChunks: u32, maskWords: u32,
-  scale: f32, _p0: u32, _p1: u32, _p2: u32,
+  chunk: u32, scale: f32, _p1: u32, _p2: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -40,8 +43,10 @@ struct Params {
 // flash+STATS: (m, l) per [B, nHeads, nQ]; split with nChunks > 1: (m, l) per [B*nQ, nHeads, nChunks];
 // keyscores: out f32[B, nKeys] (as vec2 pairs are not used there, see `scores`).
 @group(0) @binding(6) var<storage, read_write> stats: array<vec2<f32>>;
-// split partial outputs [B*nQ, nHeads, nChunks, HEAD_DIM] / keyscores output f32[B, nKeys].
+// split partial outputs [B*nQ, nHeads, nChunks, HEAD_DIM] / keysum output f32[B, nKeys].
 @group(0) @binding(7) var<storage, read_write> part: array<f32>;
+// keyscores per-head sums f32[B, nHeads, nKeys]; other entries bind any small buffer.
+@group(0) @binding(8) var<storage, read_write> aux: array<f32>;
 
 fn visible(i: u32, j: u32) -> bool {
 #if MASK == causal
@@ -141,7 +146,8 @@ fn flash(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) 
 }
 
 var<workgroup> qs: array<vec4<f32>, D4>;
-var<workgroup> ps: array<f32, CHUNK>;
+var<workgroup> ps: array<f32, MAX_CHUNK>;
+var<workgroup> pacc: array<vec4<f32>, WG>;
 var<workgroup> red: array<f32, WG>;
 
 fn reduceMax(x: f32, lid: u32) -> f32 {
@@ -170,7 +176,7 @@ fn reduceSum(x: f32, lid: u32) -> f32 {
 
 @compute @workgroup_size(WG)
 fn split(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let chunk = wg.x;
+  let ci = wg.x;
   let h = wg.y;
   let b = wg.z / params.nQ;
   let i = wg.z % params.nQ;
@@ -178,13 +184,15 @@ fn split(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) 
   let qb = qBase(b, i, h);
   for (var c = lid; c < D4; c += WG) { qs[c] = q[qb + c] * params.scale; }
   workgroupBarrier();
-  let lo = chunk * CHUNK;
-  let hi = min(lo + CHUNK, keyEnd(i));
+  let lo = ci * params.chunk;
+  let hi = min(lo + params.chunk, keyEnd(i));
+  let n = select(0u, hi - lo, hi > lo);
+  // scores: one key per thread per step, its row read as D4 independent vec4 loads
   var lmax = NEG;
-  for (var r = lid; r < CHUNK; r += WG) {
+  for (var r = lid; r < params.chunk; r += WG) {
     let j = lo + r;
     var x = NEG;
-    if (j < hi && visible(i, j)) {
+    if (r < n && visible(i, j)) {
       let kb = kBase(b, kvh, j);
       var d4 = vec4<f32>(0.0);
       for (var c = 0u; c < D4; c++) { d4 += qs[c] * k[kb + c]; }
@@ -195,26 +203,34 @@ fn split(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) 
   }
   let m = reduceMax(lmax, lid);
   var lsum = 0.0;
-  for (var r = lid; r < CHUNK; r += WG) {
+  for (var r = lid; r < params.chunk; r += WG) {
     let x = ps[r];
     let p = select(0.0, exp(x - m), x > NEG);
     ps[r] = p;
     lsum += p;
   }
   let l = reduceSum(lsum, lid);
-  let slot = (wg.z * params.nHeads + h) * params.nChunks + chunk;
-  let n = select(0u, hi - lo, hi > lo);
-  for (var c = lid; c < HEAD_DIM; c += WG) {
-    var a = 0.0;
-    for (var r = 0u; r < n; r++) {
-      let pr = ps[r];
-      if (pr != 0.0) { a += pr * v[vBase(b, kvh, lo + r) + c / 4u][c % 4u]; }
-    }
+  // P V: thread = (vec4 column c4, key group g); G groups stride the chunk, then sum in shared memory
+  let c4 = lid % D4;
+  let g = lid / D4;
+  var acc = vec4<f32>(0.0);
+  if (g < KG) {
+    for (var r = g; r < n; r += KG) { acc += ps[r] * v[vBase(b, kvh, lo + r) + c4]; }
+  }
+  pacc[lid] = acc;
+  workgroupBarrier();
+  let slot = (wg.z * params.nHeads + h) * params.nChunks + ci;
+  for (var c = lid; c < D4; c += WG) {
+    var a = vec4<f32>(0.0);
+    for (var gg = 0u; gg < KG; gg++) { a += pacc[gg * D4 + c]; }
     if (params.nChunks == 1u) {
-      let ob = oBase(b, i, h) * 4u + c;
-      o[ob / 4u][ob % 4u] = select(0.0, a / l, l > 0.0);
+      o[oBase(b, i, h) + c] = select(vec4<f32>(0.0), a / l, l > 0.0);
     } else {
-      part[slot * HEAD_DIM + c] = a;
+      let pb = (slot * D4 + c) * 4u;
+      part[pb] = a.x;
+      part[pb + 1u] = a.y;
+      part[pb + 2u] = a.z;
+      part[pb + 3u] = a.w;
     }
   }
   if (params.nChunks > 1u && lid == 0u) { stats[slot] = vec2<f32>(m, l); }
@@ -248,42 +264,52 @@ fn combine(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index
   }
 }
 
-// HiRED key scores: thread per key; loops over heads and query tiles (q + saved m, l in
-// workgroup memory) and sums exp(s - m_i) / l_i. Writes part[b * nKeys + j] = mean over (h, i).
+// HiRED key scores, pass 1: thread per key, workgroup per (64 keys, head, batch); loops over
+// query tiles (q + the m, l `flash` saved, in workgroup memory) and sums exp(s - m_i) / l_i into
+// aux[(b * nHeads + h) * nKeys + j]. Pass 2 (`keysum`): part[b * nKeys + j] = mean over (h, i).
 var<workgroup> qt: array<vec4<f32>, BK * D4>;
 var<workgroup> mt: array<vec2<f32>, BK>;
 
 @compute @workgroup_size(WG)
 fn keyscores(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let b = wg.y;
+  let b = wg.z;
+  let h = wg.y;
   let j = wg.x * WG + lid;
   let jj = min(j, params.nKeys - 1u);
-  var total = 0.0;
+  let kvh = h / (params.nHeads / params.nKv);
   var kr: array<vec4<f32>, D4>;
-  for (var h = 0u; h < params.nHeads; h++) {
-    let kvh = h / (params.nHeads / params.nKv);
-    let kb = kBase(b, kvh, jj);
-    for (var c = 0u; c < D4; c++) { kr[c] = k[kb + c]; }
-    for (var t0 = 0u; t0 < params.nQ; t0 += BK) {
-      workgroupBarrier();
-      for (var e = lid; e < BK * D4; e += WG) {
-        let t = min(t0 + e / D4, params.nQ - 1u);
-        qt[e] = q[qBase(b, t, h) + e % D4] * params.scale;
-      }
-      for (var e = lid; e < BK; e += WG) {
-        let t = t0 + e;
-        mt[e] = select(vec2<f32>(0.0, 0.0), stats[(b * params.nHeads + h) * params.nQ + min(t, params.nQ - 1u)], t < params.nQ);
-      }
-      workgroupBarrier();
-      for (var r = 0u; r < BK; r++) {
-        let ml = mt[r];
-        if (ml.y > 0.0 && visible(t0 + r, jj)) {
-          var d4 = vec4<f32>(0.0);
-          for (var c = 0u; c < D4; c++) { d4 += qt[r * D4 + c] * kr[c]; }
-          total += exp(d4.x + d4.y + d4.z + d4.w - ml.x) / ml.y;
-        }
+  let kb = kBase(b, kvh, jj);
+  for (var c = 0u; c < D4; c++) { kr[c] = k[kb + c]; }
+  var total = 0.0;
+  for (var t0 = 0u; t0 < params.nQ; t0 += BK) {
+    workgroupBarrier();
+    for (var e = lid; e < BK * D4; e += WG) {
+      let t = min(t0 + e / D4, params.nQ - 1u);
+      qt[e] = q[qBase(b, t, h) + e % D4] * params.scale;
+    }
+    for (var e = lid; e < BK; e += WG) {
+      let t = t0 + e;
+      mt[e] = select(vec2<f32>(0.0, 0.0), stats[(b * params.nHeads + h) * params.nQ + min(t, params.nQ - 1u)], t < params.nQ);
+    }
+    workgroupBarrier();
+    for (var r = 0u; r < BK; r++) {
+      let ml = mt[r];
+      if (ml.y > 0.0 && visible(t0 + r, jj)) {
+        var d4 = vec4<f32>(0.0);
+        for (var c = 0u; c < D4; c++) { d4 += qt[r * D4 + c] * kr[c]; }
+        total += exp(d4.x + d4.y + d4.z + d4.w - ml.x) / ml.y;
       }
     }
   }
-  if (j < params.nKeys) { part[b * params.nKeys + j] = total / f32(params.nHeads * params.nQ); }
+  if (j < params.nKeys) { aux[(b * params.nHeads + h) * params.nKeys + j] = total; }
+}
+
+@compute @workgroup_size(WG)
+fn keysum(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let b = wg.y;
+  let j = wg.x * WG + lid;
+  if (j >= params.nKeys) { return; }
+  var s = 0.0;
+  for (var h = 0u; h < params.nHeads; h++) { s += aux[(b * params.nHeads + h) * params.nKeys + j]; }
+  part[b * params.nKeys + j] = s / f32(params.nHeads * params.nQ);
 }

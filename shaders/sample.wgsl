@@ -12,7 +12,7 @@
 //            softmax, top-p and picks the token for the caller's uniform u, writing out[0].
 
 const WG: u32 = WG_X;
-const CHUNK_A: u32 = 4096u;
+const CHUNK_A: u32 = 1024u;
 const SORT_N: u32 = 1024u;
 const MAX_K: u32 = 128u;
 const NEG: f32 = -3.0e38;

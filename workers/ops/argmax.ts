@@ -9,7 +9,7 @@ import { bindTensor, numel, OpShapeError, packParams, type GpuTensor, type Op } 
 
 export const SAMPLE_WG = 256;
 /** Values one argmax workgroup reduces (CHUNK_A in the shader). */
-export const ARGMAX_CHUNK = 4096;
+export const ARGMAX_CHUNK = 1024;
 
 export interface ArgmaxInit {
   /** f32 [maxRows, vocab]. */

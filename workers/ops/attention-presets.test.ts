@@ -45,7 +45,7 @@ describe('cache attention protocol (prefill, decode, tree, compaction)', () => {
     const compact = createKvCompact(ctx, { layers: [cache], src, dst });
 
     const table = ropeTable(d, theta, maxSeq);
-    let kCpu = new Float32Array(nKv * maxSeq * d);
+    const kCpu = new Float32Array(nKv * maxSeq * d);
     const vCpu = new Float32Array(nKv * maxSeq * d);
     let seed = 1;
 
@@ -82,7 +82,7 @@ describe('cache attention protocol (prefill, decode, tree, compaction)', () => {
     const rec = new Recorder(ctx);
     compact.record(rec, { n: 3 });
     await rec.submitAndWait();
-    kCpu = kvCompactRef(kCpu, nKv, maxSeq, d, s, t);
+    kCpu.set(kvCompactRef(kCpu, nKv, maxSeq, d, s, t));
     vCpu.set(kvCompactRef(vCpu, nKv, maxSeq, d, s, t));
     // next decode step continues at position/slot 13 on the compacted cache
     await step([13], 13, { kind: 'causal', start: 13, nQ: 1 }, { ...base, mode: 'causal', nQ: 1, start: 13 });

@@ -16,8 +16,19 @@ import { bindTensor, numel, OpShapeError, packParams, type GpuTensor, type Op } 
 export type AttentionMode = 'causal' | 'tree' | 'full';
 
 export const ATTN_WG = 64;
-/** Keys per split-K workgroup (CHUNK in the shader). */
-export const ATTN_CHUNK = 256;
+/** Keys per split-K workgroup: a multiple of ATTN_WG, at most MAX_CHUNK (256) in the shader. */
+export const ATTN_MIN_CHUNK = 64;
+export const ATTN_MAX_CHUNK = 256;
+/** Split-K aims for at least this many workgroups (so a decode step fills the GPU). */
+export const ATTN_SPLIT_TARGET_WG = 256;
+
+/** Keys per split workgroup for a call: small enough to spread over many workgroups. */
+export function splitChunk(nKeys: number, rows: number): number {
+  const target = Math.max(1, Math.ceil(ATTN_SPLIT_TARGET_WG / rows));
+  let c = ATTN_MIN_CHUNK;
+  while (c < ATTN_MAX_CHUNK && c * target < nKeys) c *= 2;
+  return c;
+}
 /** Causal calls with at most this many queries use the split-K kernel (decode). */
 export const ATTN_SPLIT_MAX_Q = 4;
 /** Tree verification supports up to this many nodes. */
@@ -87,6 +98,7 @@ export class Attention implements Op<AttentionArgs> {
   private readonly split?: Variant;
   private readonly combine?: Variant;
   private readonly scores?: Variant;
+  private readonly keysum?: Variant;
   private readonly maxChunks: number;
   private readonly scale: number;
 
@@ -112,7 +124,7 @@ export class Attention implements Op<AttentionArgs> {
     if (init.keyScores && mode !== 'full') throw new OpShapeError('attention: keyScores need mode "full"');
     if (init.keyScores && numel(init.keyScores.shape) < maxBatch * maxKeys) throw new OpShapeError('attention: keyScores too small');
     this.scale = init.scale ?? 1 / Math.sqrt(d);
-    this.maxChunks = Math.ceil(maxKeys / ATTN_CHUNK);
+    this.maxChunks = Math.ceil(maxKeys / ATTN_MIN_CHUNK);
 
     const useSplit = mode === 'tree' || mode === 'causal';
     const useFlash = mode !== 'tree';
@@ -121,6 +133,8 @@ export class Attention implements Op<AttentionArgs> {
     const stats: BufferBinding = ctx.buffers.create(statsLen * 8, 'attn.stats');
     const part: BufferBinding = ctx.buffers.create(Math.max(useSplit && this.maxChunks > 1 ? zMax * nHeads * this.maxChunks * d : 0, 4) * 4, 'attn.part');
     const maskB: BufferBinding = init.mask ? bindTensor(init.mask) : ctx.buffers.create(16, 'attn.nomask');
+    // keyscores: per-head sums [maxBatch, nHeads, maxKeys]
+    const aux: BufferBinding = ctx.buffers.create(Math.max(init.keyScores ? maxBatch * nHeads * maxKeys : 0, 4) * 4, 'attn.aux');
     const base: BufferBinding[] = [bindTensor(q.t), bindTensor(k.t), bindTensor(v.t), bindTensor(out), maskB, stats];
     const make = (entryPoint: string, stat: boolean, last: BufferBinding): Variant => {
       const kernel = ctx.pipelines.get({
@@ -129,16 +143,19 @@ export class Attention implements Op<AttentionArgs> {
         entryPoint,
         workgroupSize: [ATTN_WG, 1, 1],
         defines: { HEAD_DIM: `${d}u`, MASK: mode, STATS: stat },
-        bindings: ['read', 'read', 'read', 'rw', 'read', 'rw', 'rw'],
+        bindings: ['read', 'read', 'read', 'rw', 'read', 'rw', 'rw', 'rw'],
       });
-      return { kernel, group: createBindGroup(ctx, kernel, [...base, last], `${this.name}.${entryPoint}`) };
+      return { kernel, group: createBindGroup(ctx, kernel, [...base, last, aux], `${this.name}.${entryPoint}`) };
     };
     if (useFlash) this.flash = make('flash', !!init.keyScores, part);
     if (useSplit) {
       this.split = make('split', false, part);
       this.combine = make('combine', false, part);
     }
-    if (init.keyScores) this.scores = make('keyscores', true, bindTensor(init.keyScores));
+    if (init.keyScores) {
+      this.scores = make('keyscores', true, part);
+      this.keysum = make('keysum', true, bindTensor(init.keyScores));
+    }
   }
 
   record(rec: Recorder, args: AttentionArgs): void {
@@ -160,13 +177,15 @@ export class Attention implements Op<AttentionArgs> {
     }
     if (nKeys > maxKeys) throw new OpShapeError(`${this.name}: ${nKeys} keys exceed the ${maxKeys} the op was sized for`);
     const useSplit = mode === 'tree' || (mode === 'causal' && nQ <= ATTN_SPLIT_MAX_Q);
-    const nChunks = useSplit ? Math.ceil(nKeys / ATTN_CHUNK) : 1;
+    const chunk = useSplit ? splitChunk(nKeys, nHeads * batch * nQ) : ATTN_MIN_CHUNK;
+    const nChunks = useSplit ? Math.ceil(nKeys / chunk) : 1;
     const u = [
       nQ, nHeads, nKv, nKeys,
       q.offset ?? 0, q.strideB ?? nQ * q.strideT, q.strideT, start,
       k.offset ?? 0, k.strideB ?? 0, k.strideH, k.strideT,
       v.offset ?? 0, v.strideB ?? 0, v.strideH, v.strideT,
       nQ * nHeads * d, nHeads * d, nChunks, Math.ceil(nQ / 32),
+      chunk,
     ];
     const params = packParams(u, [this.scale]);
     if (useSplit) {
@@ -174,7 +193,10 @@ export class Attention implements Op<AttentionArgs> {
       if (nChunks > 1) rec.dispatch(this.combine!.kernel, this.combine!.group, params, nHeads, batch * nQ);
     } else {
       rec.dispatch(this.flash!.kernel, this.flash!.group, params, Math.ceil(nQ / ATTN_WG), nHeads, batch);
-      if (this.scores) rec.dispatch(this.scores.kernel, this.scores.group, params, Math.ceil(nKeys / ATTN_WG), batch);
+      if (this.scores && this.keysum) {
+        rec.dispatch(this.scores.kernel, this.scores.group, params, Math.ceil(nKeys / ATTN_WG), nHeads, batch);
+        rec.dispatch(this.keysum.kernel, this.keysum.group, params, Math.ceil(nKeys / ATTN_WG), batch);
+      }
     }
   }
 }
