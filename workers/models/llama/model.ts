@@ -1,0 +1,185 @@
+// A loaded Llama / Qwen2 model as the decoder sees it (workers/decoding/types.ts CausalLM):
+// weights + activations + KV cache + the forward ops, and token selection on the GPU in the
+// same command buffer, so each step reads back one u32 (the chosen id) and nothing else.
+import type { GpuContext } from '../../gpu/context';
+import { Recorder } from '../../gpu/recorder';
+import { KvCache, fitCapacity } from '../../decoding/kv-cache';
+import type { CausalLM, SelectOptions } from '../../decoding/types';
+import { createArgmax, type Argmax } from '../../ops/argmax';
+import { createSampler, type Sampler } from '../../ops/sample';
+import type { Matmul } from '../../ops/matmul';
+import { createF32, createU32, type GpuTensor } from '../../ops/types';
+import { GpuDeviceLostError } from '../../protocol/errors';
+import type { TensorStore } from '../../storage/tensor-store';
+import { createActivations, LlamaForward, type Activations } from './forward';
+import { loadLlamaWeights, type LlamaWeights } from './weights';
+
+export interface LlamaModelOptions {
+  /** KV cache slots (context length); capped by max_position_embeddings and buffer limits. Default 2048. */
+  capacity?: number;
+  /** Most tokens per forward pass (prefill chunk). Default 256. */
+  maxChunk?: number;
+  /** Most distinct ids the repetition penalty tracks. Default 4096. */
+  maxHistory?: number;
+}
+
+const MAP_READ = 0x1;
+const COPY_DST = 0x8;
+
+export class LlamaModel implements CausalLM {
+  readonly kv: KvCache;
+  readonly maxChunk: number;
+  readonly vocabSize: number;
+  private readonly acts: Activations;
+  private readonly fwd: LlamaForward;
+  private readonly argmax: Argmax;
+  private readonly sampler: Sampler;
+  private readonly tokenOut: GpuTensor; // u32 [1]
+  private readonly history: GpuTensor; // u32 [maxHistory]
+  private readonly staging: GPUBuffer; // MAP_READ copy of tokenOut
+  private readonly idsScratch: Uint32Array<ArrayBuffer>;
+  private readonly posScratch: Uint32Array<ArrayBuffer>;
+  private destroyed = false;
+  private allRows: { out: GpuTensor; head: Matmul } | null = null;
+
+  static async load(
+    ctx: GpuContext,
+    store: TensorStore,
+    modelId: string,
+    onProgress: (done: number, total: number) => void,
+    signal: AbortSignal,
+    opts: LlamaModelOptions = {},
+  ): Promise<LlamaModel> {
+    const w = await loadLlamaWeights(ctx.device, store, modelId, onProgress, signal);
+    try {
+      return new LlamaModel(ctx, w, opts);
+    } catch (err) {
+      for (const b of w.buffers) b.destroy();
+      throw err;
+    }
+  }
+
+  constructor(
+    readonly ctx: GpuContext,
+    readonly weights: LlamaWeights,
+    opts: LlamaModelOptions = {},
+  ) {
+    const s = weights.shape;
+    this.vocabSize = s.vocab;
+    this.maxChunk = opts.maxChunk ?? 256;
+    const capacity = fitCapacity(Math.min(opts.capacity ?? 2048, s.maxPositions), s.nKv, s.headDim, ctx.caps.maxStorageBufferBindingSize);
+    this.kv = new KvCache(ctx, { numLayers: s.layers, numKvHeads: s.nKv, headDim: s.headDim, capacity });
+    this.acts = createActivations(ctx, s, this.maxChunk);
+    this.fwd = new LlamaForward(ctx, weights, this.acts, this.kv.layers, this.maxChunk);
+    this.tokenOut = createU32(ctx, [4], 'token.out');
+    this.history = createU32(ctx, [opts.maxHistory ?? 4096], 'token.history');
+    this.argmax = createArgmax(ctx, { logits: this.acts.logits, out: this.tokenOut, vocab: s.vocab });
+    this.sampler = createSampler(ctx, { logits: this.acts.logits, history: this.history, out: this.tokenOut, vocab: s.vocab });
+    this.staging = ctx.device.createBuffer({ size: 16, usage: MAP_READ | COPY_DST, label: 'token.staging' });
+    this.idsScratch = new Uint32Array(this.maxChunk);
+    this.posScratch = new Uint32Array(this.maxChunk);
+  }
+
+  get gpuBytes(): number {
+    return this.weights.gpuBytes + this.kv.gpuBytes;
+  }
+
+  /** Uploads ids/positions, records the forward pass; returns the recorder (not yet submitted). */
+  private record(ids: readonly number[], pass?: (rec: Recorder, T: number, firstSlot: number) => void): Recorder {
+    if (this.destroyed) throw new GpuDeviceLostError('The model was unloaded; load it again.');
+    if (this.ctx.isLost()) throw new GpuDeviceLostError('The GPU device was lost. Reload the model to continue.');
+    const T = ids.length;
+    if (T < 1 || T > this.maxChunk) throw new RangeError(`forward of ${T} tokens (1..${this.maxChunk})`);
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) throw new RangeError(`token id ${id} outside the vocabulary (${this.vocabSize})`);
+    }
+    const firstSlot = this.kv.reserve(T);
+    this.idsScratch.set(ids);
+    this.kv.sequentialPositions(T, this.posScratch);
+    this.ctx.buffers.write(this.acts.ids.buffer, this.idsScratch.subarray(0, T));
+    this.ctx.buffers.write(this.acts.positions.buffer, this.posScratch.subarray(0, T));
+    const rec = new Recorder(this.ctx, 'forward');
+    try {
+      if (pass) pass(rec, T, firstSlot);
+      else this.fwd.record(rec, T, firstSlot);
+    } catch (err) {
+      rec.discard();
+      throw err;
+    }
+    return rec;
+  }
+
+  async step(ids: readonly number[], select: SelectOptions | null): Promise<number | null> {
+    const rec = this.record(ids);
+    if (!select) {
+      rec.submit();
+      this.kv.commit(ids);
+      return null;
+    }
+    try {
+      this.recordSelect(rec, select);
+    } catch (err) {
+      rec.discard();
+      throw err;
+    }
+    rec.copy(this.tokenOut.buffer, 0, this.staging, 0, 4);
+    rec.submit();
+    this.kv.commit(ids);
+    await this.staging.mapAsync(MAP_READ);
+    const id = new Uint32Array(this.staging.getMappedRange(0, 4))[0];
+    this.staging.unmap();
+    return id;
+  }
+
+  private recordSelect(rec: Recorder, o: SelectOptions): void {
+    const usePenalty = o.penalty !== 1 && o.history.length > 0;
+    if (usePenalty) {
+      const n = Math.min(o.history.length, numelOf(this.history));
+      this.ctx.buffers.write(this.history.buffer, new Uint32Array(o.history.slice(o.history.length - n)));
+    }
+    if (o.select.kind === 'greedy' && !usePenalty) {
+      this.argmax.record(rec, { rows: 1 });
+      return;
+    }
+    // Greedy with a repetition penalty: sampling at top-k 1 is the argmax of the penalized logits.
+    const s = o.select.kind === 'sample' ? o.select : { temperature: 1, topK: 1, topP: 1, u: 0 };
+    this.sampler.record(rec, {
+      temperature: s.temperature,
+      topK: s.topK,
+      topP: s.topP,
+      repetitionPenalty: o.penalty,
+      historyLength: usePenalty ? Math.min(o.history.length, numelOf(this.history)) : 0,
+      u: s.u,
+    });
+  }
+
+  async stepLogits(ids: readonly number[], rows: 'last' | 'all'): Promise<Float32Array> {
+    if (rows === 'all') {
+      // One pass; the LM head runs on every row into a lazily created [maxChunk, V] buffer.
+      if (!this.allRows) {
+        const out = createF32(this.ctx, [this.maxChunk, this.vocabSize], 'logits.all');
+        this.allRows = { out, head: this.fwd.createAllRowsHead(out) };
+      }
+      const rec = this.record(ids, (r, T, slot) => this.fwd.recordAllRows(r, T, slot, this.allRows!.head));
+      rec.submit();
+      this.kv.commit(ids);
+      return this.ctx.buffers.readF32(this.allRows.out.buffer, ids.length * this.vocabSize);
+    }
+    const rec = this.record(ids);
+    rec.submit();
+    this.kv.commit(ids);
+    return this.ctx.buffers.readF32(this.acts.logits.buffer, this.vocabSize);
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.kv.destroy();
+    for (const b of this.weights.buffers) b.destroy();
+    this.staging.destroy();
+  }
+}
+
+function numelOf(t: GpuTensor): number {
+  return t.shape.reduce((a, b) => a * b, 1);
+}
