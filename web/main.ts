@@ -17,5 +17,8 @@ mount(App, { target: document.getElementById('app')! });
 void engine.runProbe();
 engine.track();
 chat.track();
-consumeLaunchQueue();
-void chat.init().then(() => consumeInbox());
+// Launches queue up until a consumer is set, so files are taken once the chat list is read.
+void chat.init().then(async () => {
+  await consumeInbox();
+  consumeLaunchQueue();
+});

@@ -18,6 +18,9 @@ export async function consumeInbox(): Promise<void> {
       await chat.openShared(records.find((r) => r.title)?.title, text, files);
       for (const rec of records) if (rec.id !== undefined) await deleteInbox(rec.id);
     }
+  } catch (err) {
+    // The records stay in the inbox, so the next start tries again.
+    chat.storageError = `Could not open the shared photos: ${err instanceof Error ? err.message : String(err)}. Reload to try again.`;
   } finally {
     const url = new URL(location.href);
     if (url.searchParams.has('share')) {
