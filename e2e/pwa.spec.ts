@@ -155,8 +155,11 @@ test('after the first visit the app reloads and navigates with the network off',
   page.on('response', (r) => {
     if (!r.fromServiceWorker() && r.url().startsWith('http')) fromNetwork.push(r.url());
   });
-  await page.reload();
+  const offlineDoc = await page.reload();
   await expectAppShell(page);
+  // The precached document keeps the server's policy header (the meta tag is only a fallback).
+  expect(offlineDoc?.fromServiceWorker()).toBe(true);
+  expect(offlineDoc?.headers()['content-security-policy']).toBe(policy);
   // A deep link that was never visited gets the precached shell too (navigation fallback).
   await page.goto('/some/deep/link?x=1');
   await expectAppShell(page);
