@@ -3,7 +3,7 @@
 // q/k/v and gate/up concatenation, dequantized values within quantization tolerance, tied
 // embeddings, named errors for bad models (store left consistent), abort mid-way, and cleanup
 // of a crashed install by the next run.
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { convertModel, planInstall, policyFor } from './convert';
 import { quotaShortfall } from './install';
 import { modelFiles, modelTensors, seededValues, tinyIdefics3Config, tinyLlamaConfig } from './fixtures';
 import { dirFileSource } from './fs-source';
+import { writeModelDir } from './fixtures-fs';
 import { dequantize } from './quant';
 import { openSafetensors } from './safetensors';
 import { writeSafetensors } from './safetensors-writer';
@@ -143,6 +144,16 @@ describe('install-time conversion (fs store)', () => {
     expect(tensorMeta(m, 'connector.proj')).toMatchObject({ shape: [64, 32 * 4], dtype: 'q8' });
     expect(tensorMeta(m, 'layers.1.down').shape).toEqual([64, 128]);
     expect(m.tiedEmbeddings).toBe(true);
+  });
+
+  it('writeModelDir streams the same bytes modelFiles builds in memory', async () => {
+    const root = join(dir, 'src', 'streamed');
+    const size = await writeModelDir(root, llama, 'BF16', { exact: true });
+    const mem = modelFiles(llama, 'BF16', { exact: true });
+    const disk = await readFile(join(root, 'model.safetensors'));
+    expect(size).toBe(mem['model.safetensors'].byteLength);
+    expect(Buffer.compare(disk, Buffer.from(mem['model.safetensors']))).toBe(0);
+    expect(JSON.parse(await readFile(join(root, 'config.json'), 'utf8'))).toEqual(llama);
   });
 
   it('rejects bad models with named errors and leaves an existing install untouched', async () => {

@@ -50,29 +50,37 @@ export function tinyIdefics3Config(): Record<string, unknown> {
   };
 }
 
-/**
- * The HF tensors a config implies, with seeded random values (norm weights near 1). `exact`
- * values (multiples of 1/64) survive F16/BF16 encoding unchanged.
- */
-export function modelTensors(config: Record<string, unknown>, dtype: WritableDtype = 'F32', opts: { lmHead?: boolean; exact?: boolean } = {}): TensorToWrite[] {
+export interface FixtureOptions {
+  /** Store lm_head.weight (default: when the config does not tie it). */
+  lmHead?: boolean;
+  /** Values that survive F16/BF16 encoding unchanged (multiples of 1/64; norms of 1/128). */
+  exact?: boolean;
+}
+
+/** Name, shape and seed of every HF tensor a config implies, in file order. */
+export function modelTensorSpecs(config: Record<string, unknown>, opts: FixtureOptions = {}): { name: string; shape: number[]; norm: boolean; seed: number }[] {
   const parsed = parseModelConfig(config);
   const { tensors } = planTensors(parsed, opts.lmHead ?? !parsed.text.tieWordEmbeddings);
-  const out: TensorToWrite[] = [];
   let seed = 1;
-  for (const t of tensors) {
-    for (const s of t.sources) {
-      const n = s.shape.reduce((a, b) => a * b, 1);
-      const data = seededValues(n, seed++, opts.exact);
-      // Norm weights near 1 (multiples of 1/128 when exact: representable in bf16 and f16).
-      if (t.cls === 'norm') for (let i = 0; i < n; i++) data[i] = opts.exact ? 1 + Math.round(data[i] * 16) / 128 : 1 + data[i] / 8;
-      out.push({ name: s.hf, dtype, shape: s.shape, data });
-    }
-  }
-  return out;
+  return tensors.flatMap((t) => t.sources.map((s) => ({ name: s.hf, shape: s.shape, norm: t.cls === 'norm', seed: seed++ })));
+}
+
+/** Seeded values of one spec (norm weights near 1). */
+export function specValues(spec: { shape: number[]; norm: boolean; seed: number }, exact = false): Float32Array {
+  const n = spec.shape.reduce((a, b) => a * b, 1);
+  const data = seededValues(n, spec.seed, exact);
+  // Norm weights near 1 (multiples of 1/128 when exact: representable in bf16 and f16).
+  if (spec.norm) for (let i = 0; i < n; i++) data[i] = exact ? 1 + Math.round(data[i] * 16) / 128 : 1 + data[i] / 8;
+  return data;
+}
+
+/** The HF tensors a config implies, with seeded random values, as in a transformers checkpoint. */
+export function modelTensors(config: Record<string, unknown>, dtype: WritableDtype = 'F32', opts: FixtureOptions = {}): TensorToWrite[] {
+  return modelTensorSpecs(config, opts).map((s) => ({ name: s.name, dtype, shape: s.shape, data: specValues(s, opts.exact) }));
 }
 
 /** config.json + model.safetensors bytes for a config. */
-export function modelFiles(config: Record<string, unknown>, dtype: WritableDtype = 'F32', opts: { lmHead?: boolean; exact?: boolean } = {}): Record<string, Uint8Array> {
+export function modelFiles(config: Record<string, unknown>, dtype: WritableDtype = 'F32', opts: FixtureOptions = {}): Record<string, Uint8Array> {
   return {
     'config.json': new TextEncoder().encode(JSON.stringify(config)),
     'model.safetensors': writeSafetensors(modelTensors(config, dtype, opts)),

@@ -1,6 +1,6 @@
-// Writes safetensors files in memory: used by tests, the e2e harness and fixture tools to make
-// small models. Values are given as f32 and encoded to F32, F16 (round to nearest even) or BF16
-// (round to nearest even). Not for large models: the whole file is built in one buffer.
+// Writes safetensors files: in memory (writeSafetensors, small models for tests and the e2e
+// harness), or header + per-tensor encoding for streaming writers (fixtures-fs.ts, large bench
+// models). Values are given as f32 and encoded to F32, F16 or BF16 (round to nearest even).
 
 export type WritableDtype = 'F32' | 'F16' | 'BF16';
 
@@ -50,7 +50,10 @@ export function f32ToBf16Bits(v: number): number {
   return (rounded >>> 16) & 0xffff;
 }
 
-function encode(t: TensorToWrite): Uint8Array {
+const DTYPE_BYTES: Record<WritableDtype, number> = { F32: 4, F16: 2, BF16: 2 };
+
+/** Encodes one tensor's values in its dtype (little-endian). */
+export function encodeTensor(t: TensorToWrite): Uint8Array {
   if (t.dtype === 'F32') return new Uint8Array(t.data.buffer.slice(t.data.byteOffset, t.data.byteOffset + t.data.byteLength));
   const out = new Uint16Array(t.data.length);
   const conv = t.dtype === 'F16' ? f32ToF16Bits : f32ToBf16Bits;
@@ -58,29 +61,47 @@ function encode(t: TensorToWrite): Uint8Array {
   return new Uint8Array(out.buffer);
 }
 
+export interface TensorEntry {
+  name: string;
+  dtype: WritableDtype;
+  shape: number[];
+}
+
+/**
+ * The file's first bytes (u64 header length + JSON header padded to 8 bytes) for tensors stored
+ * back to back in the given order; `dataBytes` is the size of the data that follows.
+ */
+export function safetensorsHeader(entries: TensorEntry[], metadata?: Record<string, string>): { header: Uint8Array; dataBytes: number } {
+  const json: Record<string, unknown> = {};
+  if (metadata) json.__metadata__ = metadata;
+  let offset = 0;
+  for (const t of entries) {
+    const bytes = t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype];
+    json[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let text = JSON.stringify(json);
+  const rawLen = new TextEncoder().encode(text).byteLength;
+  text += ' '.repeat((8 - (rawLen % 8)) % 8); // the format pads the header to a multiple of 8 bytes
+  const body = new TextEncoder().encode(text);
+  const header = new Uint8Array(8 + body.byteLength);
+  new DataView(header.buffer).setUint32(0, body.byteLength, true);
+  header.set(body, 8);
+  return { header, dataBytes: offset };
+}
+
 /** Serializes tensors (in the given order) into one safetensors file. */
 export function writeSafetensors(tensors: TensorToWrite[], metadata?: Record<string, string>): Uint8Array {
-  const blobs = tensors.map(encode);
-  const header: Record<string, unknown> = {};
-  if (metadata) header.__metadata__ = metadata;
-  let offset = 0;
-  tensors.forEach((t, i) => {
+  for (const t of tensors) {
     const n = t.shape.reduce((a, b) => a * b, 1);
     if (n !== t.data.length) throw new RangeError(`writeSafetensors: ${t.name} has ${t.data.length} values for shape [${t.shape}]`);
-    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + blobs[i].byteLength] };
-    offset += blobs[i].byteLength;
-  });
-  let json = JSON.stringify(header);
-  const rawLen = new TextEncoder().encode(json).byteLength;
-  json += ' '.repeat((8 - (rawLen % 8)) % 8); // the format pads the header to a multiple of 8 bytes
-  const headerBytes = new TextEncoder().encode(json);
-  const out = new Uint8Array(8 + headerBytes.byteLength + offset);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, headerBytes.byteLength, true);
-  view.setUint32(4, 0, true);
-  out.set(headerBytes, 8);
-  let pos = 8 + headerBytes.byteLength;
-  for (const b of blobs) {
+  }
+  const { header, dataBytes } = safetensorsHeader(tensors, metadata);
+  const out = new Uint8Array(header.byteLength + dataBytes);
+  out.set(header, 0);
+  let pos = header.byteLength;
+  for (const t of tensors) {
+    const b = encodeTensor(t);
     out.set(b, pos);
     pos += b.byteLength;
   }
