@@ -1,6 +1,8 @@
 // Attention family: one source, typed variants (workers/ops/attention.ts builds the key).
-//   entry `flash`     tiled prefill / vision: one thread per query, 64 queries per workgroup,
-//                     K/V tiles in workgroup memory, online softmax. grid (ceil(nQ/64), nHeads, B)
+//   entry `flash`     tiled prefill / vision / tree: one thread per query, 64 queries per workgroup,
+//                     K/V tiles in workgroup memory, online softmax. grid (nChunks, nHeads, B * ceil(nQ/64)):
+//                     with nChunks > 1 each workgroup takes params.chunk keys and writes partials
+//                     for `combine` (short query blocks over a long cache: tree verification).
 //   entry `split`     decode / tree verification: one workgroup per (key chunk, head, query),
 //                     chunk softmax reduced in workgroup memory; writes the final row when there
 //                     is one chunk, else partials for `combine`. grid (nChunks, nHeads, B * nQ)
@@ -19,7 +21,7 @@ const D4: u32 = HEAD_DIM / 4u;
 // keys per flash tile: the K and V tiles take 4 KiB each
 const BK: u32 = 1024u / HEAD_DIM;
 // most keys per split workgroup (the call's chunk size is params.chunk, a multiple of WG)
-const MAX_CHUNK: u32 = 256u;
+const MAX_CHUNK: u32 = 1024u;
 // key groups in the split kernel's P V step (WG threads = D4 columns x KG groups)
 const KG: u32 = max(1u, WG / D4);
 const NEG: f32 = -3.0e38;
@@ -80,10 +82,12 @@ var<workgroup> vt: array<vec4<f32>, BK * D4>;
 
 @compute @workgroup_size(WG)
 fn flash(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let b = wg.z;
+  let nQB = (params.nQ + WG - 1u) / WG;
+  let b = wg.z / nQB;
   let h = wg.y;
+  let ci = wg.x;
   let kvh = h / (params.nHeads / params.nKv);
-  let i0 = wg.x * WG;
+  let i0 = (wg.z % nQB) * WG;
   let i = i0 + lid;
   let live = i < params.nQ;
   let iq = min(i, params.nQ - 1u);
@@ -96,8 +100,9 @@ fn flash(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) 
   }
   var m = NEG;
   var l = 0.0;
-  let end = keyEnd(min(i0 + WG - 1u, params.nQ - 1u));
-  for (var t0 = 0u; t0 < end; t0 += BK) {
+  // key range of this workgroup: all keys, or chunk ci of params.chunk keys (split over keys)
+  let end = min(keyEnd(min(i0 + WG - 1u, params.nQ - 1u)), (ci + 1u) * params.chunk);
+  for (var t0 = ci * params.chunk; t0 < end; t0 += BK) {
     workgroupBarrier();
     for (var e = lid; e < BK * D4; e += WG) {
       let r = e / D4;
@@ -135,13 +140,24 @@ fn flash(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) 
       m = mn;
     }
   }
-  if (live) {
+  if (live && params.nChunks == 1u) {
     let inv = select(0.0, 1.0 / l, l > 0.0);
     let ob = oBase(b, i, h);
     for (var c = 0u; c < D4; c++) { o[ob + c] = acc[c] * inv; }
 #if STATS
     stats[(b * params.nHeads + h) * params.nQ + i] = vec2<f32>(m, l);
 #endif
+  } else if (live) {
+    // partial (unnormalized) result of this key chunk, merged by `combine`
+    let slot = ((b * params.nQ + i) * params.nHeads + h) * params.nChunks + ci;
+    for (var c = 0u; c < D4; c++) {
+      let pb = (slot * D4 + c) * 4u;
+      part[pb] = acc[c].x;
+      part[pb + 1u] = acc[c].y;
+      part[pb + 2u] = acc[c].z;
+      part[pb + 3u] = acc[c].w;
+    }
+    stats[slot] = vec2<f32>(m, l);
   }
 }
 

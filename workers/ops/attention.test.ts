@@ -67,6 +67,7 @@ describe('attention over the KV cache', () => {
     ['prefill flash, d=64, from 0', { mode: 'causal', nQ: 33, nHeads: 3, nKv: 1, d: 64, keyCap: 40, start: 0 }],
     ['prefill flash, d=128', { mode: 'causal', nQ: 9, nHeads: 2, nKv: 2, d: 128, keyCap: 20, start: 7 }],
     ['decode split-K, 2 chunks + combine', { mode: 'causal', nQ: 1, nHeads: 3, nKv: 1, d: 64, keyCap: 320, start: 300 }],
+    ['short chunk over a long cache (flash split over keys + combine)', { mode: 'causal', nQ: 20, nHeads: 3, nKv: 3, d: 64, keyCap: 330, start: 301 }],
     ['decode split-K, d=128, 4 chunks', { mode: 'causal', nQ: 1, nHeads: 2, nKv: 1, d: 128, keyCap: 200, start: 199 }],
     ['decode split-K, one chunk', { mode: 'causal', nQ: 1, nHeads: 4, nKv: 2, d: 32, keyCap: 64, start: 40 }],
     ['short chunk split-K (3 queries)', { mode: 'causal', nQ: 3, nHeads: 2, nKv: 1, d: 64, keyCap: 300, start: 257 }],

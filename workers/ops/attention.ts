@@ -16,21 +16,39 @@ import { bindTensor, numel, OpShapeError, packParams, type GpuTensor, type Op } 
 export type AttentionMode = 'causal' | 'tree' | 'full';
 
 export const ATTN_WG = 64;
-/** Keys per split-K workgroup: a multiple of ATTN_WG, at most MAX_CHUNK (256) in the shader. */
+/** Keys per split workgroup: a power of two in [ATTN_MIN_CHUNK, ATTN_MAX_CHUNK] (MAX_CHUNK in the shader). */
 export const ATTN_MIN_CHUNK = 64;
-export const ATTN_MAX_CHUNK = 256;
-/** Split-K aims for at least this many workgroups (so a decode step fills the GPU). */
+export const ATTN_MAX_CHUNK = 1024;
+/** At most this many key chunks per row (bounds the partials scratch). */
+export const ATTN_MAX_CHUNKS = 32;
+/** Split-over-keys aims for at least this many workgroups, so short query blocks fill the GPU. */
 export const ATTN_SPLIT_TARGET_WG = 256;
+/** Causal calls with at most this many queries use the per-query split kernel (decode). */
+export const ATTN_SPLIT_MAX_Q = 4;
+/** Causal / tree calls with at most this many queries split the flash kernel over keys. */
+export const ATTN_FLASH_SPLIT_MAX_Q = 64;
 
-/** Keys per split workgroup for a call: small enough to spread over many workgroups. */
+/** Keys per chunk for `rows` independent (query block, head) rows over nKeys keys. */
 export function splitChunk(nKeys: number, rows: number): number {
   const target = Math.max(1, Math.ceil(ATTN_SPLIT_TARGET_WG / rows));
   let c = ATTN_MIN_CHUNK;
-  while (c < ATTN_MAX_CHUNK && c * target < nKeys) c *= 2;
+  while (c < ATTN_MAX_CHUNK && (c * target < nKeys || Math.ceil(nKeys / c) > ATTN_MAX_CHUNKS)) c *= 2;
   return c;
 }
-/** Causal calls with at most this many queries use the split-K kernel (decode). */
-export const ATTN_SPLIT_MAX_Q = 4;
+
+// Scratch for partial results, shared by every attention op of a context (they run one after
+// another on the queue), grown when a bigger one is needed.
+const scratch = new WeakMap<GpuContext, Map<string, GPUBuffer>>();
+function sharedScratch(ctx: GpuContext, label: string, bytes: number): GPUBuffer {
+  let m = scratch.get(ctx);
+  if (!m) scratch.set(ctx, (m = new Map()));
+  const have = m.get(label);
+  if (have && have.size >= bytes) return have;
+  const buf = ctx.buffers.create(Math.max(bytes, 16), label);
+  m.set(label, buf);
+  return buf;
+}
+
 /** Tree verification supports up to this many nodes. */
 export const ATTN_MAX_TREE = 64;
 
@@ -99,7 +117,6 @@ export class Attention implements Op<AttentionArgs> {
   private readonly combine?: Variant;
   private readonly scores?: Variant;
   private readonly keysum?: Variant;
-  private readonly maxChunks: number;
   private readonly scale: number;
 
   constructor(
@@ -124,17 +141,17 @@ export class Attention implements Op<AttentionArgs> {
     if (init.keyScores && mode !== 'full') throw new OpShapeError('attention: keyScores need mode "full"');
     if (init.keyScores && numel(init.keyScores.shape) < maxBatch * maxKeys) throw new OpShapeError('attention: keyScores too small');
     this.scale = init.scale ?? 1 / Math.sqrt(d);
-    this.maxChunks = Math.ceil(maxKeys / ATTN_MIN_CHUNK);
+    if (maxKeys > ATTN_MAX_CHUNK * ATTN_MAX_CHUNKS) throw new OpShapeError(`attention: ${maxKeys} keys, at most ${ATTN_MAX_CHUNK * ATTN_MAX_CHUNKS}`);
 
-    const useSplit = mode === 'tree' || mode === 'causal';
-    const useFlash = mode !== 'tree';
-    const zMax = maxBatch * maxQ;
-    const statsLen = Math.max(useSplit ? zMax * nHeads * this.maxChunks : 0, init.keyScores ? zMax * nHeads : 0, 4);
-    const stats: BufferBinding = ctx.buffers.create(statsLen * 8, 'attn.stats');
-    const part: BufferBinding = ctx.buffers.create(Math.max(useSplit && this.maxChunks > 1 ? zMax * nHeads * this.maxChunks * d : 0, 4) * 4, 'attn.part');
+    const splits = mode !== 'full';
+    const useFlash = !(mode === 'causal' && maxQ <= ATTN_SPLIT_MAX_Q);
+    const splitRows = maxBatch * Math.min(maxQ, ATTN_FLASH_SPLIT_MAX_Q) * nHeads * ATTN_MAX_CHUNKS;
+    const statsLen = Math.max(splits ? splitRows : 0, init.keyScores ? maxBatch * maxQ * nHeads : 0, 2);
+    const stats: BufferBinding = sharedScratch(ctx, 'attn.stats', statsLen * 8);
+    const part: BufferBinding = sharedScratch(ctx, 'attn.part', (splits ? splitRows * d : 4) * 4);
     const maskB: BufferBinding = init.mask ? bindTensor(init.mask) : ctx.buffers.create(16, 'attn.nomask');
     // keyscores: per-head sums [maxBatch, nHeads, maxKeys]
-    const aux: BufferBinding = ctx.buffers.create(Math.max(init.keyScores ? maxBatch * nHeads * maxKeys : 0, 4) * 4, 'attn.aux');
+    const aux: BufferBinding = sharedScratch(ctx, 'attn.aux', (init.keyScores ? maxBatch * nHeads * maxKeys : 4) * 4);
     const base: BufferBinding[] = [bindTensor(q.t), bindTensor(k.t), bindTensor(v.t), bindTensor(out), maskB, stats];
     const make = (entryPoint: string, stat: boolean, last: BufferBinding): Variant => {
       const kernel = ctx.pipelines.get({
@@ -148,10 +165,8 @@ export class Attention implements Op<AttentionArgs> {
       return { kernel, group: createBindGroup(ctx, kernel, [...base, last, aux], `${this.name}.${entryPoint}`) };
     };
     if (useFlash) this.flash = make('flash', !!init.keyScores, part);
-    if (useSplit) {
-      this.split = make('split', false, part);
-      this.combine = make('combine', false, part);
-    }
+    if (mode === 'causal') this.split = make('split', false, part);
+    if (splits) this.combine = make('combine', false, part);
     if (init.keyScores) {
       this.scores = make('keyscores', true, part);
       this.keysum = make('keysum', true, bindTensor(init.keyScores));
@@ -176,9 +191,12 @@ export class Attention implements Op<AttentionArgs> {
       nKeys = args.nKeys ?? nQ;
     }
     if (nKeys > maxKeys) throw new OpShapeError(`${this.name}: ${nKeys} keys exceed the ${maxKeys} the op was sized for`);
-    const useSplit = mode === 'tree' || (mode === 'causal' && nQ <= ATTN_SPLIT_MAX_Q);
-    const chunk = useSplit ? splitChunk(nKeys, nHeads * batch * nQ) : ATTN_MIN_CHUNK;
-    const nChunks = useSplit ? Math.ceil(nKeys / chunk) : 1;
+    // kernel: per-query split (decode), flash split over keys (tree, short chunks), plain flash
+    const perQuery = mode === 'causal' && nQ <= ATTN_SPLIT_MAX_Q;
+    const flashSplit = !perQuery && mode !== 'full' && nQ <= ATTN_FLASH_SPLIT_MAX_Q;
+    const qBlocks = Math.ceil(nQ / ATTN_WG);
+    const chunk = perQuery ? splitChunk(nKeys, nHeads * batch * nQ) : flashSplit ? splitChunk(nKeys, nHeads * batch * qBlocks) : Math.max(nKeys, 1);
+    const nChunks = Math.ceil(nKeys / chunk);
     const u = [
       nQ, nHeads, nKv, nKeys,
       q.offset ?? 0, q.strideB ?? nQ * q.strideT, q.strideT, start,
@@ -188,15 +206,15 @@ export class Attention implements Op<AttentionArgs> {
       chunk,
     ];
     const params = packParams(u, [this.scale]);
-    if (useSplit) {
+    if (perQuery) {
       rec.dispatch(this.split!.kernel, this.split!.group, params, nChunks, nHeads, batch * nQ);
-      if (nChunks > 1) rec.dispatch(this.combine!.kernel, this.combine!.group, params, nHeads, batch * nQ);
     } else {
-      rec.dispatch(this.flash!.kernel, this.flash!.group, params, Math.ceil(nQ / ATTN_WG), nHeads, batch);
-      if (this.scores && this.keysum) {
-        rec.dispatch(this.scores.kernel, this.scores.group, params, Math.ceil(nKeys / ATTN_WG), nHeads, batch);
-        rec.dispatch(this.keysum.kernel, this.keysum.group, params, Math.ceil(nKeys / ATTN_WG), batch);
-      }
+      rec.dispatch(this.flash!.kernel, this.flash!.group, params, nChunks, nHeads, batch * qBlocks);
+    }
+    if (nChunks > 1) rec.dispatch(this.combine!.kernel, this.combine!.group, params, nHeads, batch * nQ);
+    if (this.scores && this.keysum) {
+      rec.dispatch(this.scores.kernel, this.scores.group, params, Math.ceil(nKeys / ATTN_WG), nHeads, batch);
+      rec.dispatch(this.keysum.kernel, this.keysum.group, params, Math.ceil(nKeys / ATTN_WG), batch);
     }
   }
 }
