@@ -53,7 +53,7 @@ test('an interrupted install leaves the model not ready; the next install recove
 
   // Killed: the page goes away mid-install (no cleanup code runs).
   await page.evaluate(() => window.lumenStore.startSlowInstall('e2e-crash'));
-  await page.waitForFunction(() => window.lumenStore.progress > 0.3 && window.lumenStore.progress < 0.9, undefined, { polling: 20 });
+  await page.waitForFunction(() => window.lumenStore.progress > 0.2 && window.lumenStore.progress < 0.6, undefined, { polling: 20 });
   await page.reload();
   await page.waitForFunction(() => 'lumenStore' in window);
   const crashed = await page.evaluate(() => window.lumenStore.state('e2e-crash'));

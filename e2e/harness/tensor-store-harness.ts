@@ -59,7 +59,7 @@ const api = {
    */
   startSlowInstall(modelId: string): void {
     api.progress = 0;
-    void api.install(modelId, 15, 1024).catch(() => undefined);
+    void api.install(modelId, 25, 1024).catch(() => undefined);
   },
 
   async state(modelId: string): Promise<{ ready: boolean; listed: boolean; tensorRecords: number; chunks: number }> {
