@@ -9,6 +9,7 @@ import { Workbox } from 'workbox-window';
 
 const SW_URL = '/sw.js';
 const UPDATE_CHECK_INTERVAL_MS = 60 * 60 * 1000;
+const ACTIVATION_TIMEOUT_MS = 10_000;
 
 class PwaState {
   #updateWaiting = false;
@@ -91,6 +92,9 @@ class PwaState {
     }
     navigator.serviceWorker.addEventListener('controllerchange', () => location.reload(), { once: true });
     this.#workbox.messageSkipWaiting();
+    // If the new worker never takes over (it failed to activate), reload anyway: the page then
+    // runs on whichever version is active, and the prompt comes back if one is still waiting.
+    setTimeout(() => location.reload(), ACTIVATION_TIMEOUT_MS);
   }
 
   /** Hides the prompt until the next new version shows up. */
