@@ -6,6 +6,7 @@
 // scale per group and row. x is staged in workgroup memory CHUNK groups at a time (for q4
 // permuted into even/odd element order to match q4_even_u/q4_odd_u, and the "- 8" of every
 // nibble folded into one "- 8 * sum(x)" per group); partial sums over lk are reduced at the end.
+// Each step issues the loads of U groups x R rows before any math (memory-level parallelism).
 // Requires K % 32 == 0 and x_off % 4 == 0.
 #include "common"
 #include "quant"
@@ -54,37 +55,55 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 #endif
     }
     workgroupBarrier();
-    for (var gl = lk; gl < cg; gl += TK) {
-      let g = c0 + gl;
-      let xb = gl * 8u;
-      let x0 = xs[xb];
-      let x1 = xs[xb + 1u];
-      let x2 = xs[xb + 2u];
-      let x3 = xs[xb + 3u];
-      let x4 = xs[xb + 4u];
-      let x5 = xs[xb + 5u];
-      let x6 = xs[xb + 6u];
-      let x7 = xs[xb + 7u];
-#if QBITS == 4
-      let xsum8 = 8.0 * dot(((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7)), vec4<f32>(1.0));
+    for (var gl = lk; gl < cg; gl += TK * U) {
+      // Issue all U * R weight loads first (U groups per step, R rows each), then the math.
+      var wa: array<vec4<u32>, U * R>;
+#if QBITS == 8
+      var wb: array<vec4<u32>, U * R>;
 #endif
-      for (var r = 0u; r < R; r++) {
-        let idx = g * p.N + rows[r];
-        let s = scales[idx];
+      var sc: array<f32, U * R>;
+      for (var u = 0u; u < U; u++) {
+        let gu = gl + u * TK;
+        let g = c0 + min(gu, cg - 1u);
+        for (var r = 0u; r < R; r++) {
+          let idx = g * p.N + rows[r];
 #if QBITS == 4
-        let wv = qw[idx];
-        let d = (dot(q4_even_u(wv.x), x0) + dot(q4_odd_u(wv.x), x1))
-              + (dot(q4_even_u(wv.y), x2) + dot(q4_odd_u(wv.y), x3))
-              + (dot(q4_even_u(wv.z), x4) + dot(q4_odd_u(wv.z), x5))
-              + (dot(q4_even_u(wv.w), x6) + dot(q4_odd_u(wv.w), x7));
-        acc[r] += s * (d - xsum8);
+          wa[u * R + r] = qw[idx];
 #else
-        let wa = qw[2u * idx];
-        let wb = qw[2u * idx + 1u];
-        let d = (dot(q8_4(wa.x), x0) + dot(q8_4(wa.y), x1)) + (dot(q8_4(wa.z), x2) + dot(q8_4(wa.w), x3))
-              + (dot(q8_4(wb.x), x4) + dot(q8_4(wb.y), x5)) + (dot(q8_4(wb.z), x6) + dot(q8_4(wb.w), x7));
-        acc[r] += s * d;
+          wa[u * R + r] = qw[2u * idx];
+          wb[u * R + r] = qw[2u * idx + 1u];
 #endif
+          sc[u * R + r] = select(0.0, scales[idx], gu < cg);
+        }
+      }
+      for (var u = 0u; u < U; u++) {
+        let xb = min(gl + u * TK, cg - 1u) * 8u;
+        let x0 = xs[xb];
+        let x1 = xs[xb + 1u];
+        let x2 = xs[xb + 2u];
+        let x3 = xs[xb + 3u];
+        let x4 = xs[xb + 4u];
+        let x5 = xs[xb + 5u];
+        let x6 = xs[xb + 6u];
+        let x7 = xs[xb + 7u];
+#if QBITS == 4
+        let xsum8 = 8.0 * dot(((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7)), vec4<f32>(1.0));
+#endif
+        for (var r = 0u; r < R; r++) {
+          let wv = wa[u * R + r];
+#if QBITS == 4
+          let d = (dot(q4_even_u(wv.x), x0) + dot(q4_odd_u(wv.x), x1))
+                + (dot(q4_even_u(wv.y), x2) + dot(q4_odd_u(wv.y), x3))
+                + (dot(q4_even_u(wv.z), x4) + dot(q4_odd_u(wv.z), x5))
+                + (dot(q4_even_u(wv.w), x6) + dot(q4_odd_u(wv.w), x7));
+          acc[r] += sc[u * R + r] * (d - xsum8);
+#else
+          let wv2 = wb[u * R + r];
+          let d = (dot(q8_4(wv.x), x0) + dot(q8_4(wv.y), x1)) + (dot(q8_4(wv.z), x2) + dot(q8_4(wv.w), x3))
+                + (dot(q8_4(wv2.x), x4) + dot(q8_4(wv2.y), x5)) + (dot(q8_4(wv2.z), x6) + dot(q8_4(wv2.w), x7));
+          acc[r] += sc[u * R + r] * d;
+#endif
+        }
       }
     }
     workgroupBarrier();

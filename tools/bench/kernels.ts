@@ -101,7 +101,7 @@ function copiesFor(bytes: number): number {
 }
 
 function cfgName(c: GemvConfig): string {
-  return `tn${c.tn}xtk${c.tk}xr${c.r}`;
+  return `tn${c.tn}xtk${c.tk}xr${c.r}xu${c.u ?? 1}`;
 }
 
 async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number, peak: number): Promise<void> {
@@ -113,7 +113,13 @@ async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number,
   const def = defaultGemvConfig(n, k);
   const sweep: GemvConfig[] = small
     ? [def]
-    : [def, ...[1, 2, 4, 8].map((r) => ({ tn: 32, tk: 8, r, chunk: 64 })), ...[1, 2, 4].map((r) => ({ tn: 16, tk: 16, r, chunk: 64 })), ...[1, 2].map((r) => ({ tn: 64, tk: 4, r, chunk: 64 }))];
+    : [
+        def,
+        ...[1, 2, 4].flatMap((r) => [1, 2, 4].map((u) => ({ tn: 32, tk: 8, r, u, chunk: 64 }))),
+        ...[1, 2].flatMap((r) => [1, 2, 4].map((u) => ({ tn: 16, tk: 16, r, u, chunk: 64 }))),
+        ...[1, 2].map((r) => ({ tn: 64, tk: 4, r, u: 2, chunk: 64 })),
+        { tn: 32, tk: 8, r: 8, u: 1, chunk: 64 },
+      ];
   const reps = Math.max(20, Math.min(2000, Math.ceil((small ? 2e7 : 4e9) / bytes)));
   let best = { gbs: 0, name: '' };
   const seen = new Set<string>();

@@ -70,14 +70,14 @@ describe.each(['q4', 'q8'] as const)('gemv %s', (dtype) => {
   });
 
   it('crosses x chunks, several rows per thread, bias and offsets', async () => {
-    const config = { tn: 32, tk: 8, r: 4, chunk: 3 };
+    const config = { tn: 32, tk: 8, r: 4, chunk: 3, u: 2 };
     const { got, want, abs } = await runGemv(dtype, 300, 352, { bias: true, xOff: 64, yOff: 3, config });
     expect(maxScaledError(got, want, abs)).toBeLessThan(TOL);
   });
 
   it('matches with and without the packed4x8 unpack builtins', async () => {
     for (const packed4x8 of [false, true]) {
-      const { got, want, abs } = await runGemv(dtype, 64, 128, { config: { tn: 16, tk: 16, r: 2, chunk: 2, packed4x8 } });
+      const { got, want, abs } = await runGemv(dtype, 64, 128, { config: { tn: 16, tk: 16, r: 2, chunk: 5, u: 2, packed4x8 } });
       expect(maxScaledError(got, want, abs)).toBeLessThan(TOL);
     }
   });

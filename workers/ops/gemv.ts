@@ -16,6 +16,8 @@ export interface GemvConfig {
   r: number;
   /** Groups of x staged in workgroup memory at a time. */
   chunk: number;
+  /** Groups each thread loads per step (default 1). */
+  u?: number;
   /** Force the unpack4xU8/unpack4xI8 path on or off (default: the adapter's capability). */
   packed4x8?: boolean;
 }
@@ -101,7 +103,7 @@ export class Gemv implements Op<GemvArgs | void> {
         op: 'gemv_q',
         source: gemvQSrc,
         workgroupSize: [GEMV_Q_WG, 1, 1],
-        defines: { QBITS: w.dtype === 'q4' ? 4 : 8, TN: cfg.tn, TK: cfg.tk, R: cfg.r, CHUNK: cfg.chunk, HAS_BIAS: !!bias, ...(cfg.packed4x8 === undefined ? {} : { PACKED4X8: cfg.packed4x8 }) },
+        defines: { QBITS: w.dtype === 'q4' ? 4 : 8, TN: cfg.tn, TK: cfg.tk, R: cfg.r, U: cfg.u ?? 1, CHUNK: cfg.chunk, HAS_BIAS: !!bias, ...(cfg.packed4x8 === undefined ? {} : { PACKED4X8: cfg.packed4x8 }) },
         bindings: bias ? ['read', 'read', 'read', 'rw', 'read'] : ['read', 'read', 'read', 'rw'],
       });
       buffers.push(bindTensor(w), bindScales(w), bindTensor(x), bindTensor(y));
