@@ -177,13 +177,20 @@ test('a newly deployed service worker raises the update prompt, which switches t
     const prompt = page.getByText('A new version of Lumen is ready');
     await expect(prompt).toHaveCount(0);
 
+    // The next deployment: a changed index.html, and a service worker whose precache has its new revision.
+    const html = readFileSync(join(dist, 'index.html'), 'utf8');
     const sw = readFileSync(join(dist, 'sw.js'), 'utf8');
-    server.override('/sw.js', `${sw}\n// next deployment\n`);
+    const entry = /\{"revision":"([0-9a-f]+)","url":"index\.html"\}/;
+    expect(sw).toMatch(entry);
+    server.override('/index.html', html.replace('<head>', '<head>\n    <meta name="lumen-build" content="next" />'));
+    server.override('/sw.js', sw.replace(entry, '{"revision":"0000000000000000000000000000beef","url":"index.html"}'));
     await page.reload(); // a navigation checks for a new service worker
 
     await expect(prompt).toBeVisible();
     const waiting = await registrationState(page);
     expect(waiting.waiting).toMatch(/\/sw\.js$/);
+    // Until the user accepts, the old worker keeps serving the old shell: no mixed versions.
+    await expect(page.locator('meta[name="lumen-build"]')).toHaveCount(0);
 
     // Dismiss hides it for this page; the next load shows it again (still waiting).
     await page.getByRole('button', { name: 'Dismiss update notice' }).click();
@@ -200,6 +207,8 @@ test('a newly deployed service worker raises the update prompt, which switches t
     const after = await registrationState(page);
     expect(after).toMatchObject({ waiting: null, controlled: true });
     await expect(prompt).toHaveCount(0);
+    // The page now runs the new deployment, served from the new worker's precache.
+    await expect(page.locator('meta[name="lumen-build"]')).toHaveAttribute('content', 'next');
   } finally {
     await server.close();
   }
