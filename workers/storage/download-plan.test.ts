@@ -51,7 +51,7 @@ describe('RateMeter', () => {
     expect(m.bytesPerSecond()).toBe(0);
     expect(m.secondsLeft(100)).toBeNull();
     m.add(0, 0);
-    m.add(100, 1000);
+    m.add(900, 1000);
     expect(m.bytesPerSecond()).toBe(0);
     expect(m.secondsLeft(0)).toBe(0);
   });

@@ -5,8 +5,8 @@ import type { CatalogueEntry } from '../protocol/library';
 import { StorageQuotaError } from '../protocol/errors';
 
 export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
+  if (n < 1000) return `${Math.round(n)} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
   let v = n / 1000;
   let i = 0;
   while (v >= 1000 && i < units.length - 1) {

@@ -22,13 +22,13 @@ export class RateMeter {
     this.samples = [];
   }
 
-  /** Bytes per second over the window; 0 until two samples at least 1/4 s apart exist. */
+  /** Bytes per second over the window; 0 (unknown) until the samples span at least 1 s. */
   bytesPerSecond(): number {
     if (this.samples.length < 2) return 0;
     const a = this.samples[0];
     const b = this.samples[this.samples.length - 1];
     const dt = b.t - a.t;
-    if (dt < 250) return 0;
+    if (dt < 1000) return 0;
     return Math.max(0, ((b.bytes - a.bytes) * 1000) / dt);
   }
 

@@ -177,6 +177,12 @@ export class DownloadManager {
     const id = entry.id;
     const db = await openModelDB();
     const signal = run.controller.signal;
+    // A stalled connection sends no bytes: keep sampling so the rate decays and the UI says so.
+    const ticker = setInterval(() => {
+      if (run.status !== 'downloading') return;
+      run.rate.add(performance.now(), run.bytes);
+      void this.emitState(id, true);
+    }, 1000);
     try {
       const rec = (await db.get('models', id))!;
       for (const path of rec.files) {
@@ -202,6 +208,8 @@ export class DownloadManager {
       } else {
         await setStatus(db, id, 'error', serializeError(err));
       }
+    } finally {
+      clearInterval(ticker);
     }
   }
 

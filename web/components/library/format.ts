@@ -3,7 +3,7 @@
 
 export function formatBytes(n: number): string {
   if (!Number.isFinite(n) || n < 0) return '—';
-  if (n < 1000) return `${n} B`;
+  if (n < 1000) return `${Math.round(n)} B`;
   const units = ['kB', 'MB', 'GB', 'TB'];
   let v = n / 1000;
   let i = 0;
