@@ -1,7 +1,8 @@
 // Web Share Target, end to end in real Chromium: a multipart POST to /share-target (what the OS
 // share sheet sends to the installed app, per the manifest's share_target) is intercepted by the
 // service worker, which stores the photos in IndexedDB and redirects to /?share=<id>; the app
-// then opens a new chat with the photos attached in the composer and empties the inbox.
+// then opens a new chat with the photos attached in the composer and empties the inbox; all of
+// it works with the network off.
 import { expect, test, type Page } from '@playwright/test';
 import { makePng } from './support/png';
 import { waitForServiceWorkerControl } from './support/service-worker';
@@ -59,9 +60,10 @@ function inboxCount(page: Page): Promise<number> {
   );
 }
 
-test('a share-target POST with photos opens a new chat with them attached', async ({ page }) => {
+test('a share-target POST with photos opens a new chat with them attached, offline', async ({ page, context }) => {
   await page.goto('/');
   await waitForServiceWorkerControl(page);
+  await context.setOffline(true); // sharing from the gallery needs no network
 
   const response = await submitShare(page, { title: 'Harbour trip', text: 'What boats are these?', url: '' }, [
     { name: 'harbour.png', buffer: makePng(96, 64, 1) },
@@ -89,6 +91,7 @@ test('a share-target POST with photos opens a new chat with them attached', asyn
   // The inbox is consumed once, and the URL no longer carries the share id (a reload won't re-import).
   await expect.poll(() => inboxCount(page)).toBe(0);
   await expect.poll(() => new URL(page.url()).searchParams.has('share')).toBe(false);
+  await context.setOffline(false);
 });
 
 test('a text-only share fills the composer and attaches no empty photo', async ({ page }) => {
