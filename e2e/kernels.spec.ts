@@ -40,3 +40,17 @@ test('matmul kernels (GEMV, skinny GEMM, tiled GEMM, embedding) match the CPU re
   expect(results.length).toBeGreaterThanOrEqual(11);
   for (const r of results) expect.soft(r.ok, `${r.name}: error ${r.error} > ${r.tolerance}`).toBe(true);
 });
+
+test('attention, KV, RoPE, norm, activation and sampling kernels match the CPU reference', async ({ page }) => {
+  const js = await harnessJs();
+  await page.route('**/__kernels/harness.js', (r) => r.fulfill({ contentType: 'text/javascript', body: js }));
+  await page.route('**/__kernels/', (r) => r.fulfill({ contentType: 'text/html', body: '<!doctype html><title>kernels</title><script type="module" src="harness.js"></script>' }));
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto('/__kernels/');
+  await page.waitForFunction(() => 'runKernelCases' in window);
+  const results = await page.evaluate(() => (window as unknown as { runKernelCases(s: string): Promise<CaseResult[]> }).runKernelCases('ops'));
+  expect(errors).toEqual([]);
+  expect(results.length).toBeGreaterThanOrEqual(14);
+  for (const r of results) expect.soft(r.ok, `${r.name}: error ${r.error} > ${r.tolerance}`).toBe(true);
+});

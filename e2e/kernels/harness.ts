@@ -4,9 +4,11 @@
 // register their suite in SUITES.
 import { createGpuContext, type GpuContext } from '../../workers/gpu/context';
 import { runMatmulCases, type KernelCaseResult } from '../../workers/ops/matmul-cases';
+import { runOpsCases } from '../../workers/ops/attention-cases';
 
 const SUITES: Record<string, (ctx: GpuContext) => Promise<KernelCaseResult[]>> = {
   matmul: runMatmulCases,
+  ops: runOpsCases,
 };
 
 async function runKernelCases(suite: string): Promise<KernelCaseResult[]> {
