@@ -17,6 +17,8 @@ import { cleanTitle, deriveTitle, matchesTitle } from './titles';
 const SAVE_EVERY_MS = 500;
 /** Drafts are written this long after the last edit. */
 const DRAFT_DELAY_MS = 300;
+/** What `guard` returns when the storage operation failed (distinct from any value, undefined included). */
+const FAILED = Symbol('storage operation failed');
 
 export interface ImageView {
   url: string;
@@ -161,7 +163,7 @@ class ChatState {
       if (this.messages.length === 0 && text && conv.title === 'Shared photo') await this.rename(conv.id, deriveTitle(text, 0));
       return { conv, msg };
     });
-    if (!saved) return; // nothing was lost: the composer still holds the draft
+    if (saved === FAILED) return; // nothing was lost: the composer still holds the draft
     for (const [id, url] of urls) {
       const p = photos.find((x) => x.id === id)!;
       if (!this.images.has(id)) this.images.set(id, { url, width: p.width, height: p.height });
@@ -178,11 +180,11 @@ class ChatState {
     const conv = this.active;
     if (!conv || !engine.model || this.streamingId) return;
     const turns = await this.guard(() => this.buildTurns(this.messages));
-    if (!turns) return;
+    if (turns === FAILED) return;
     const draft: MessageRecord = {
       id: store.newId(), conversationId: conv.id, role: 'assistant', text: '', imageIds: [], createdAt: Date.now(), status: 'streaming',
     };
-    if (!(await this.guard(() => store.putMessage(draft)))) return;
+    if ((await this.guard(() => store.putMessage(draft))) === FAILED) return;
     this.messages.push(draft);
     const live = (this.live = this.messages[this.messages.length - 1]);
     const ctl = (this.controller = new AbortController());
@@ -231,7 +233,7 @@ class ChatState {
     const i = this.messages.findIndex((m) => m.id === messageId);
     if (i < 0 || !engine.model) return;
     const dropped = this.messages.slice(i).map((m) => m.id);
-    if (!(await this.guard(() => store.deleteMessages(dropped)))) return;
+    if ((await this.guard(() => store.deleteMessages(dropped))) === FAILED) return;
     this.messages = this.messages.slice(0, i);
     await this.answer();
   }
@@ -240,7 +242,7 @@ class ChatState {
   async openShared(title: string | undefined, text: string | undefined, files: { name: string; blob: Blob }[]): Promise<void> {
     await this.flushDraft();
     const conv = await this.guard(() => this.create(cleanTitle(title ?? '') ?? 'Shared photo'));
-    composer.restore(conv?.id ?? null, { text: text ?? '', images: [] });
+    composer.restore(conv === FAILED ? null : conv.id, { text: text ?? '', images: [] });
     await composer.addFiles(files);
   }
 
@@ -277,7 +279,7 @@ class ChatState {
   }
 
   /** Runs a storage operation; a failure is shown instead of thrown, and nothing is discarded. */
-  private async guard<T>(fn: () => Promise<T>): Promise<T | undefined> {
+  private async guard<T>(fn: () => Promise<T>): Promise<T | typeof FAILED> {
     try {
       const v = await fn();
       this.storageError = null;
@@ -285,7 +287,7 @@ class ChatState {
     } catch (err) {
       this.storageError = `Could not save or read your chats: ${err instanceof Error ? err.message : String(err)}. Your last action was not saved; try again.`;
       console.error(err);
-      return undefined;
+      return FAILED;
     }
   }
 }
