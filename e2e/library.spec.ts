@@ -164,12 +164,16 @@ test('pause, resume, delete and cancel', async ({ page }) => {
   await expect(panel.getByTestId('storage-meter')).toContainText(/used of/);
   const card = modelCard(page, ID);
   let stalled = hub.stalled();
-  await button(page, `Download ${NAME}`).click();
+  // Keyboard: the pressed button is replaced, focus moves to the next state's first action.
+  await button(page, `Download ${NAME}`).focus();
+  await page.keyboard.press('Enter');
   await stalled;
   await expect(card).toHaveAttribute('data-status', 'downloading');
   await expect(card.getByTestId('progress-text')).toContainText(/\/s|estimating/);
-  await button(page, `Pause download of ${NAME}`).click();
+  await expect(button(page, `Pause download of ${NAME}`)).toBeFocused();
+  await page.keyboard.press('Enter');
   await expect(card).toHaveAttribute('data-status', 'paused');
+  await expect(button(page, `Resume download of ${NAME}`)).toBeFocused();
   await expect(card.getByTestId('model-error')).toHaveCount(0);
   hub.release();
   expect((await storedFiles(page, ID)).find((f) => f.path === 'model.safetensors')!.chunksDone).toBe(1);
@@ -233,3 +237,4 @@ test('the bundled demo model is labelled and installs through the same download 
   expect(st.sha256).toBe(repo.files.find((f) => f.path === 'model.safetensors')!.sha256);
   expect(hub.requests).toEqual([]); // nothing from the hub
 });
+

@@ -13,7 +13,7 @@ export type InstallModelFn = (
   signal: AbortSignal,
 ) => Promise<void>;
 
-const installers = import.meta.glob<{ installModel?: InstallModelFn }>('./install.ts');
+const installers = import.meta.glob<{ installModel?: InstallModelFn }>('./install.ts', { eager: true });
 
 /** Runs workers/storage/install.ts `installModel`, or explains that this build has no installer. */
 export async function runInstaller(
@@ -22,8 +22,7 @@ export async function runInstaller(
   onProgress: (done: number, total: number) => void,
   signal: AbortSignal,
 ): Promise<void> {
-  const load = installers['./install.ts'];
-  const mod = load ? await load() : undefined;
+  const mod = installers['./install.ts'];
   if (!mod?.installModel) {
     throw new ModelNotInstalledError(
       `The files of "${modelId}" are downloaded and verified, but this build of Lumen cannot convert them ` +
