@@ -12,7 +12,11 @@ export class LibraryClient {
   private readonly pending = new Map<number, { resolve: (r: LibraryResult) => void; reject: (e: Error) => void }>();
   private readonly channel: BroadcastChannel | null;
 
-  constructor(private readonly onState: (state: ModelState) => void) {
+  constructor(
+    private readonly onState: (state: ModelState) => void,
+    /** Called after navigator.storage.persist() settles (the storage estimate's `persisted` may change). */
+    private readonly onPersist: () => void = () => {},
+  ) {
     this.channel = typeof BroadcastChannel !== 'undefined' ? new BroadcastChannel(LIBRARY_CHANNEL) : null;
     this.channel?.addEventListener('message', (e: MessageEvent<ModelState>) => this.onState(e.data));
   }
@@ -32,7 +36,7 @@ export class LibraryClient {
   private dispatch(ev: LibraryEvent): void {
     if (ev.kind === 'state') return this.onState(ev.state);
     if (ev.kind === 'persist-request') {
-      void navigator.storage?.persist?.().catch(() => false);
+      void (navigator.storage?.persist?.() ?? Promise.resolve(false)).catch(() => false).then(() => this.onPersist());
       return;
     }
     const p = this.pending.get(ev.id);

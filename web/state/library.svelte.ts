@@ -37,7 +37,10 @@ class LibraryState {
   }
 
   private get api(): LibraryClient {
-    this.client ??= new LibraryClient((s) => this.apply(s));
+    this.client ??= new LibraryClient(
+      (s) => this.apply(s),
+      () => void this.refreshEstimate().catch(() => {}),
+    );
     return this.client;
   }
 
