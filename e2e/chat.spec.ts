@@ -10,6 +10,7 @@ import { FIXTURE_MODEL_ID, fixtureRepo } from './support/hub-fixture';
 import { routeHub } from './support/hub-route';
 import { startHubServer, type HubServer } from './support/hub-server';
 import { modelCard, openLibrary } from './support/library-page';
+import { makePng } from './support/png';
 
 const shots = 'docs/screenshots';
 
@@ -89,7 +90,7 @@ test('a conversation with a photo survives a reload; rename, search and delete',
   await expect(you).toContainText('What is in this photo?');
   await expect(you.getByRole('img')).toBeVisible();
   await expect(page.getByText(/No model loaded/)).toBeVisible();
-  await expect(attached(page)).toHaveCount(0);
+  await expect(attached(page), 'composer emptied by the send').toHaveCount(0);
   await expect(sidebar(page).getByRole('button', { name: 'What is in this photo?', exact: true })).toBeVisible();
   await page.screenshot({ path: `${shots}/conversation-1280.png`, animations: 'disabled' });
   await page.emulateMedia({ colorScheme: 'dark' });
@@ -133,7 +134,7 @@ test('a conversation with a photo survives a reload; rename, search and delete',
   const search = page.getByRole('searchbox', { name: 'Search conversations by title' });
   await search.fill('lake');
   await expect(sidebar(page).getByRole('button', { name: 'Lake at sunset', exact: true })).toBeVisible();
-  await expect(sidebar(page).getByRole('button', { name: 'Shopping list ideas', exact: true })).toHaveCount(0);
+  await expect(sidebar(page).getByRole('button', { name: 'Shopping list ideas', exact: true }), 'search hides other titles').toHaveCount(0);
   await search.fill('nothing like this');
   await expect(sidebar(page).getByText('No chat titles match')).toBeVisible();
   await search.fill('');
@@ -141,10 +142,10 @@ test('a conversation with a photo survives a reload; rename, search and delete',
   // Delete (with confirmation): gone after a reload, and its photo is removed from storage.
   await sidebar(page).getByRole('button', { name: 'Delete “Lake at sunset”' }).click();
   await sidebar(page).getByRole('button', { name: 'Delete', exact: true }).click();
-  await expect(sidebar(page).getByRole('button', { name: 'Lake at sunset', exact: true })).toHaveCount(0);
+  await expect(sidebar(page).getByRole('button', { name: 'Lake at sunset', exact: true }), 'deleted from the list').toHaveCount(0);
   await page.reload();
   await expect(sidebar(page).getByRole('button', { name: 'Shopping list ideas', exact: true })).toBeVisible();
-  await expect(sidebar(page).getByRole('button', { name: 'Lake at sunset', exact: true })).toHaveCount(0);
+  await expect(sidebar(page).getByRole('button', { name: 'Lake at sunset', exact: true }), 'still deleted after a reload').toHaveCount(0);
   expect(await imageCount(page)).toBe(0);
 });
 
@@ -195,7 +196,7 @@ test('refuses empty, truncated, HEIC and non-image files with clear messages; ac
   await expect(refusals.getByRole('alert')).toHaveCount(3);
 });
 
-test('a 50-megapixel PNG (dropped) and a pasted photo are downscaled to 2048 px', async ({ page }) => {
+test('a 50-megapixel PNG (dropped) and a pasted photo are downscaled to 2048 px; six photos per message at most', async ({ page }) => {
   await ready(page);
   const t0 = Date.now();
   // Built in the page: 8660 x 5774 (50 MP), mostly flat so encoding stays quick.
@@ -232,8 +233,13 @@ test('a 50-megapixel PNG (dropped) and a pasted photo are downscaled to 2048 px'
   // Removable before sending.
   await page.getByRole('button', { name: 'Remove pasted.png' }).click();
   await expect(attached(page).getByRole('img')).toHaveCount(1);
+
+  // At most six photos per message; the rest are refused by name, not silently dropped.
+  await fileInput(page).setInputFiles([1, 2, 3, 4, 5, 6].map((i) => ({ name: `small-${i}.png`, mimeType: 'image/png', buffer: makePng(40, 30, i) })));
+  await expect(attached(page).getByRole('img')).toHaveCount(6);
+  await expect(page.getByRole('list', { name: 'Photos that could not be attached' })).toContainText('"small-6.png" was not attached: a message can hold at most 6 photos');
   await page.getByRole('button', { name: 'Send message' }).click();
-  await expect(page.getByRole('article', { name: 'You' }).getByRole('img')).toHaveCount(1);
+  await expect(page.getByRole('article', { name: 'You' }).getByRole('img')).toHaveCount(6);
 });
 
 test('narrow screen: the conversation list is a drawer; screenshots at 360 px', async ({ page }) => {

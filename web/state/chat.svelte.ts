@@ -285,7 +285,10 @@ class ChatState {
       this.storageError = null;
       return v;
     } catch (err) {
-      this.storageError = `Could not save or read your chats: ${err instanceof Error ? err.message : String(err)}. Your last action was not saved; try again.`;
+      this.storageError =
+        err instanceof Error && err.name === 'QuotaExceededError'
+          ? 'Storage for Lumen on this device is full, so your last action was not saved. Delete old chats or a model in the Library, then try again.'
+          : `Could not save or read your chats: ${err instanceof Error ? err.message : String(err)}. Your last action was not saved; try again.`;
       console.error(err);
       return FAILED;
     }

@@ -26,6 +26,12 @@ export interface IncomingFile {
   blob: Blob;
 }
 
+/**
+ * Photos per message. A 2048 px photo becomes up to 16 tiles + 1 global image of 64 tokens each
+ * (about 1,100 tokens); six of them already fill most of SmolVLM's 8k context.
+ */
+export const MAX_PHOTOS = 6;
+
 let counter = 0;
 const nextKey = () => `a${++counter}`;
 
@@ -45,7 +51,14 @@ class ComposerState {
 
   /** Attaches photos; each is prepared independently so one bad file does not block the others. */
   async addFiles(files: IncomingFile[]): Promise<void> {
-    await Promise.all(files.map((f) => this.addOne(f)));
+    const room = Math.max(0, MAX_PHOTOS - this.attachments.length);
+    for (const f of files.slice(room)) {
+      this.refusals.push({
+        key: nextKey(),
+        message: `"${f.name || 'photo'}" was not attached: a message can hold at most ${MAX_PHOTOS} photos. Send these first, then attach more.`,
+      });
+    }
+    await Promise.all(files.slice(0, room).map((f) => this.addOne(f)));
   }
 
   private async addOne(file: IncomingFile): Promise<void> {
