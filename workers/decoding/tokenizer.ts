@@ -55,13 +55,22 @@ function turnText(turn: ChatTurn): string {
   return text;
 }
 
+/**
+ * `chatTemplateJson`: the repository's chat_template.json ({"chat_template": "..."}), which some
+ * models (SmolVLM) ship instead of a template inside tokenizer_config.json; it wins when present.
+ */
 export function createChatTokenizer(
   tokenizerJson: Uint8Array | string,
   tokenizerConfigJson: Uint8Array | string,
   generationConfigJson?: Uint8Array | string | null,
+  chatTemplateJson?: Uint8Array | string | null,
 ): ChatTokenizer {
   const tj = parseJson(tokenizerJson, 'tokenizer.json');
   const tc = parseJson(tokenizerConfigJson, 'tokenizer_config.json');
+  if (chatTemplateJson) {
+    const ct = parseJson(chatTemplateJson, 'chat_template.json').chat_template;
+    if (typeof ct === 'string') tc.chat_template = ct;
+  }
   const gen = generationConfigJson ? parseJson(generationConfigJson, 'generation_config.json') : {};
   if (!tj.model || typeof tj.model !== 'object') throw new ModelFormatError('tokenizer.json has no "model" section; it is not a Hugging Face tokenizer file.');
   const name = typeof tc.tokenizer_class === 'string' ? tc.tokenizer_class.replace(/Fast$/, '') : 'PreTrainedTokenizer';

@@ -31,7 +31,7 @@ export class LlamaModel implements CausalLM {
   readonly maxChunk: number;
   readonly vocabSize: number;
   private readonly acts: Activations;
-  private readonly fwd: LlamaForward;
+  readonly fwd: LlamaForward;
   private readonly argmax: Argmax;
   private readonly sampler: Sampler;
   private readonly tokenOut: GpuTensor; // u32 [1]
@@ -169,6 +169,16 @@ export class LlamaModel implements CausalLM {
     rec.submit();
     this.kv.commit(ids);
     return this.ctx.buffers.readF32(this.acts.logits.buffer, this.vocabSize);
+  }
+
+  /** Dispatches one forward pass of T tokens records (benchmarks; nothing is submitted). */
+  dispatchCount(T: number): number {
+    const rec = new Recorder(this.ctx, 'count');
+    this.fwd.record(rec, T, 0);
+    this.argmax.record(rec, { rows: 1 });
+    const n = rec.dispatches;
+    rec.discard();
+    return n;
   }
 
   destroy(): void {

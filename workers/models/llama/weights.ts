@@ -4,7 +4,8 @@
 import { ModelFormatError } from '../../protocol/errors';
 import type { GpuTensor } from '../../ops/types';
 import type { ModelManifest, TensorStore } from '../../storage/tensor-store';
-import { uploadModel } from '../weights';
+import { requireManifest } from '../../storage/tensor-store';
+import { uploadTensor, type LoadedTensor } from '../weights';
 import { layerNames, llamaShape, type LlamaShape } from './config';
 
 export interface LlamaLayerWeights {
@@ -39,7 +40,21 @@ export async function loadLlamaWeights(
   onProgress: (done: number, total: number) => void,
   signal: AbortSignal,
 ): Promise<LlamaWeights> {
-  const { manifest, tensors } = await uploadModel(device, store, modelId, { onProgress, signal });
+  // Only the language model's tensors (an Idefics3 install also holds vision.* / connector.*).
+  const manifest = await requireManifest(store, modelId);
+  const metas = manifest.tensors.filter((t) => !t.name.startsWith('vision.') && !t.name.startsWith('connector.'));
+  const total = metas.reduce((a, t) => a + t.byteLength, 0);
+  const tensors = new Map<string, LoadedTensor>();
+  let base = 0;
+  try {
+    for (const meta of metas) {
+      tensors.set(meta.name, await uploadTensor(device, store, modelId, meta.name, { manifest, signal, onBytes: (n) => onProgress(base + n, total) }));
+      base += meta.byteLength;
+    }
+  } catch (err) {
+    for (const t of tensors.values()) t.buffer.destroy();
+    throw err;
+  }
   const buffers = [...tensors.values()].map((t) => t.buffer);
   try {
     const shape = llamaShape(manifest.config.text, manifest.tiedEmbeddings);

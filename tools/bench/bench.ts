@@ -1,0 +1,144 @@
+// End-to-end benchmark (Node + Dawn; bundled to dist-bench/bench.mjs by build.mjs so it runs on
+// the GPU host without node_modules). For each model shape (random BF16 weights written to a temp
+// dir) and quantization: install (quantize) time, load time, prefill tok/s at two prompt lengths,
+// decode tok/s through the real step (forward + GPU argmax + one u32 readback), decode bytes/s vs
+// the measured streaming-read peak, dispatches per decode pass, and per-matrix GEMV bandwidth
+// measured on the model's own weights (all layers in turn, so caches do not flatter it).
+// Usage: npm run bench -- [--small] [--models a,b] [--quants q4,q8] [--decode N] [--json FILE]
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { createGpuContext, type GpuContext } from '../../workers/gpu/context';
+import { nodeGpu } from '../../workers/gpu/node';
+import { Recorder } from '../../workers/gpu/recorder';
+import { LlamaModel } from '../../workers/models/llama/model';
+import { convertModel, policyFor } from '../../workers/storage/convert';
+import { dirFileSource } from '../../workers/storage/fs-source';
+import { FsTensorStore } from '../../workers/storage/tensor-store-fs';
+import { streamPeakGBs } from './peak';
+import { writeRandomModel } from './random-model';
+import { SHAPES } from './shapes';
+
+const argv = process.argv.slice(2);
+const arg = (name: string, dflt: string): string => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] ? argv[i + 1] : dflt;
+};
+const small = argv.includes('--small');
+const models = arg('models', small ? 'tiny-llama-bench' : 'smollm2-135m,smollm2-360m,qwen2-0.5b').split(',');
+const quants = arg('quants', 'q4,q8').split(',') as Array<'q4' | 'q8'>;
+const decodeTokens = Number(arg('decode', small ? '8' : '128'));
+const prefillLens = arg('prefill', small ? '16,64' : '128,1024').split(',').map(Number);
+const jsonPath = arg('json', '');
+
+const rows: Record<string, unknown>[] = [];
+function report(row: Record<string, unknown>): void {
+  rows.push(row);
+  console.log(JSON.stringify(row));
+}
+
+const greedy = { select: { kind: 'greedy' as const }, penalty: 1, history: [] as number[] };
+
+function promptIds(n: number, vocab: number): number[] {
+  return Array.from({ length: n }, (_, i) => (i * 7919 + 13) % vocab);
+}
+
+async function timePrefill(m: LlamaModel, n: number): Promise<number> {
+  const ids = promptIds(n, m.vocabSize);
+  let best = Infinity;
+  for (let trial = 0; trial < 3; trial++) {
+    m.kv.reset();
+    const t0 = performance.now();
+    await m.step(ids, greedy);
+    best = Math.min(best, performance.now() - t0);
+  }
+  return (n * 1000) / best;
+}
+
+async function timeDecode(m: LlamaModel, n: number): Promise<number> {
+  m.kv.reset();
+  let tok = (await m.step(promptIds(Math.min(128, m.maxChunk), m.vocabSize), greedy))!;
+  for (let i = 0; i < 4; i++) tok = (await m.step([tok], greedy))!; // warm-up
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) tok = (await m.step([tok], greedy))!;
+  return (n * 1000) / (performance.now() - t0);
+}
+
+/** GEMV GB/s of one matrix class, cycling through every layer's copy (reps passes). */
+async function gemvBandwidth(ctx: GpuContext, m: LlamaModel, cls: 'qkv' | 'o' | 'gateUp' | 'down', reps: number): Promise<{ us: number; gbs: number; n: number; k: number }> {
+  const layers = m.fwd.layers;
+  const w = m.weights.layers[0][cls];
+  const bytes = m.weights.layers.reduce((a, l) => a + l[cls].buffer.size, 0);
+  const run = async () => {
+    const rec = new Recorder(ctx, 'gemv-bench');
+    for (let r = 0; r < reps; r++) for (const L of layers) L[cls].record(rec, { m: 1 });
+    const t0 = performance.now();
+    await rec.submitAndWait();
+    return performance.now() - t0;
+  };
+  await run();
+  const ms = Math.min(await run(), await run());
+  return { us: (ms * 1000) / (reps * layers.length), gbs: (bytes * reps) / (ms * 1e6), n: w.shape[0], k: w.shape[1] };
+}
+
+async function main(): Promise<void> {
+  const ctx = await createGpuContext(await nodeGpu());
+  const c = ctx.caps;
+  report({ kind: 'adapter', vendor: c.vendor, architecture: c.architecture, description: c.description, f16: c.shaderF16, subgroups: c.subgroups, date: new Date().toISOString() });
+  const peak = await streamPeakGBs(ctx, small ? 32 << 20 : 256 << 20);
+  report({ kind: 'peak', streamReadGBs: +peak.toFixed(1) });
+  const work = await mkdtemp(join(tmpdir(), 'lumen-bench-'));
+  try {
+    for (const name of models) {
+      const cfg = SHAPES[name];
+      if (!cfg) throw new Error(`unknown model shape ${name}; known: ${Object.keys(SHAPES).join(', ')}`);
+      const dir = join(work, name);
+      const tw = performance.now();
+      const srcBytes = await writeRandomModel(dir, cfg);
+      report({ kind: 'random-weights', model: name, safetensorsMB: +(srcBytes / 2 ** 20).toFixed(1), writeMs: Math.round(performance.now() - tw) });
+      for (const q of quants) {
+        const store = new FsTensorStore(join(work, `store-${name}-${q}`));
+        const t0 = performance.now();
+        await convertModel(store, name, dirFileSource(dir), { quantization: policyFor(q) }, () => {});
+        const installMs = performance.now() - t0;
+        const t1 = performance.now();
+        const maxChunk = Math.max(...prefillLens);
+        const m = await LlamaModel.load(ctx, store, name, () => {}, new AbortController().signal, { capacity: Math.max(2048, maxChunk + decodeTokens + 160), maxChunk });
+        await ctx.device.queue.onSubmittedWorkDone();
+        const loadMs = performance.now() - t1;
+        const prefill: Record<string, number> = {};
+        for (const n of prefillLens) prefill[`prefill${n}TokS`] = +(await timePrefill(m, n)).toFixed(1);
+        const decode = await timeDecode(m, decodeTokens);
+        const weightBytes = m.weights.gpuBytes;
+        const decodeGBs = (weightBytes * decode) / 1e9;
+        report({
+          kind: 'model', model: name, quant: q, weightsMB: +(weightBytes / 2 ** 20).toFixed(1),
+          installMs: Math.round(installMs), loadMs: Math.round(loadMs), ...prefill,
+          decodeTokS: +decode.toFixed(1), decodeMsPerTok: +(1000 / decode).toFixed(3),
+          decodeGBs: +decodeGBs.toFixed(1), decodePctPeak: +((100 * decodeGBs) / peak).toFixed(1),
+          dispatchesPerDecode: m.dispatchCount(1),
+        });
+        for (const cls of ['qkv', 'o', 'gateUp', 'down'] as const) {
+          const g = await gemvBandwidth(ctx, m, cls, small ? 1 : 20);
+          report({ kind: 'gemv', model: name, quant: q, matrix: cls, n: g.n, k: g.k, usPerCall: +g.us.toFixed(2), gbs: +g.gbs.toFixed(1), pctPeak: +((100 * g.gbs) / peak).toFixed(1) });
+        }
+        m.destroy();
+        await rm(store.root, { recursive: true, force: true });
+      }
+      await rm(dir, { recursive: true, force: true });
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+    if (jsonPath) writeFileSync(jsonPath, JSON.stringify(rows, null, 1));
+    ctx.destroy();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,49 @@
+// Measured peak read bandwidth: a streaming-read kernel (vec4 loads, grid-stride loop, one
+// reduction per thread) over a large buffer, many passes in one command buffer, best of 3.
+// The yardstick decode bytes/s and GEMV GB/s are compared against.
+import type { GpuContext } from '../../workers/gpu/context';
+
+const WGSL = `
+struct P { n4: u32, stride: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  var acc = vec4<f32>(0.0);
+  for (var i = gid.x; i < p.n4; i += p.stride) { acc += src[i]; }
+  dst[gid.x] = dot(acc, vec4<f32>(1.0));
+}`;
+
+export async function streamPeakGBs(ctx: GpuContext, bytes: number, passes = 10): Promise<number> {
+  const dev = ctx.device;
+  const threads = 256 * 1024;
+  const src = dev.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE });
+  const dst = dev.createBuffer({ size: threads * 4, usage: GPUBufferUsage.STORAGE });
+  const uni = dev.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  dev.queue.writeBuffer(uni, 0, new Uint32Array([bytes / 16, threads, 0, 0]));
+  const pipeline = dev.createComputePipeline({ layout: 'auto', compute: { module: dev.createShaderModule({ code: WGSL }), entryPoint: 'main' } });
+  const group = dev.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [{ binding: 0, resource: { buffer: uni } }, { binding: 1, resource: { buffer: src } }, { binding: 2, resource: { buffer: dst } }],
+  });
+  const run = async (): Promise<number> => {
+    const enc = dev.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    for (let i = 0; i < passes; i++) pass.dispatchWorkgroups(threads / 256);
+    pass.end();
+    const t0 = performance.now();
+    dev.queue.submit([enc.finish()]);
+    await dev.queue.onSubmittedWorkDone();
+    return performance.now() - t0;
+  };
+  await run();
+  let best = Infinity;
+  for (let i = 0; i < 3; i++) best = Math.min(best, await run());
+  src.destroy();
+  dst.destroy();
+  uni.destroy();
+  return (bytes * passes) / (best * 1e6);
+}

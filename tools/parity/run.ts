@@ -1,0 +1,38 @@
+// GPU-host parity runner (bundled to dist-bench/parity.mjs by tools/bench/build.mjs): for each
+// oracle model directory written by make_reference.py, runs our engine at f32, q8 and q4 and
+// prints one JSON line per run (logit errors, greedy agreement, install/load times).
+// Usage: node dist-bench/parity.mjs DIR [DIR...] [--quants f32,q8,q4] [--json FILE]
+import { writeFileSync } from 'node:fs';
+import { createGpuContext } from '../../workers/gpu/context';
+import { nodeGpu } from '../../workers/gpu/node';
+import { runParity, type ParityReport } from './parity';
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const qi = argv.indexOf('--quants');
+  const quants = (qi >= 0 ? argv[qi + 1] : 'f32,q8,q4').split(',') as Array<'f32' | 'q8' | 'q4'>;
+  const ji = argv.indexOf('--json');
+  const jsonPath = ji >= 0 ? argv[ji + 1] : null;
+  const dirs = argv.filter((a, i) => !a.startsWith('--') && i !== qi + 1 && i !== ji + 1);
+  const ctx = await createGpuContext(await nodeGpu());
+  console.log(JSON.stringify({ adapter: ctx.caps.description || ctx.caps.architecture, vendor: ctx.caps.vendor }));
+  const out: ParityReport[] = [];
+  for (const dir of dirs) {
+    for (const q of quants) {
+      const r = await runParity(ctx, dir, q);
+      out.push(r);
+      const { greedy, ...rest } = r;
+      console.log(JSON.stringify({ ...rest, greedyAgree: greedy.agree, ours: greedy.ours.join(' '), ref: greedy.reference.join(' ') }));
+    }
+  }
+  if (jsonPath) writeFileSync(jsonPath, JSON.stringify(out, null, 1));
+  ctx.destroy();
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
