@@ -25,8 +25,8 @@ export const ATTN_MAX_CHUNKS = 32;
 export const ATTN_SPLIT_TARGET_WG = 256;
 /** Causal calls with at most this many queries use the per-query split kernel (decode). */
 export const ATTN_SPLIT_MAX_Q = 4;
-/** Causal / tree calls with at most this many queries split the flash kernel over keys. */
-export const ATTN_FLASH_SPLIT_MAX_Q = 64;
+/** Per (batch, head): query rows x key chunks the partials scratch holds (64 rows x 32 chunks). */
+export const ATTN_SPLIT_ROWS = 2048;
 
 /** Keys per chunk for `rows` independent (query block, head) rows over nKeys keys. */
 export function splitChunk(nKeys: number, rows: number): number {
@@ -145,7 +145,7 @@ export class Attention implements Op<AttentionArgs> {
 
     const splits = mode !== 'full';
     const useFlash = !(mode === 'causal' && maxQ <= ATTN_SPLIT_MAX_Q);
-    const splitRows = maxBatch * Math.min(maxQ, ATTN_FLASH_SPLIT_MAX_Q) * nHeads * ATTN_MAX_CHUNKS;
+    const splitRows = maxBatch * nHeads * ATTN_SPLIT_ROWS;
     const statsLen = Math.max(splits ? splitRows : 0, init.keyScores ? maxBatch * maxQ * nHeads : 0, 2);
     const stats: BufferBinding = sharedScratch(ctx, 'attn.stats', statsLen * 8);
     const part: BufferBinding = sharedScratch(ctx, 'attn.part', (splits ? splitRows * d : 4) * 4);
@@ -191,11 +191,18 @@ export class Attention implements Op<AttentionArgs> {
       nKeys = args.nKeys ?? nQ;
     }
     if (nKeys > maxKeys) throw new OpShapeError(`${this.name}: ${nKeys} keys exceed the ${maxKeys} the op was sized for`);
-    // kernel: per-query split (decode), flash split over keys (tree, short chunks), plain flash
+    // kernel: per-query split over keys (decode); flash split over keys (tree, prefill chunks:
+    // balances the causal triangle and fills the GPU), within the partials budget; plain flash (full)
     const perQuery = mode === 'causal' && nQ <= ATTN_SPLIT_MAX_Q;
-    const flashSplit = !perQuery && mode !== 'full' && nQ <= ATTN_FLASH_SPLIT_MAX_Q;
     const qBlocks = Math.ceil(nQ / ATTN_WG);
-    const chunk = perQuery ? splitChunk(nKeys, nHeads * batch * nQ) : flashSplit ? splitChunk(nKeys, nHeads * batch * qBlocks) : Math.max(nKeys, 1);
+    let chunk = Math.max(nKeys, 1);
+    if (perQuery) {
+      chunk = splitChunk(nKeys, nHeads * batch * nQ);
+    } else if (mode !== 'full') {
+      chunk = splitChunk(nKeys, nHeads * batch * qBlocks);
+      const maxChunks = Math.max(1, Math.floor(ATTN_SPLIT_ROWS / nQ));
+      while (Math.ceil(nKeys / chunk) > maxChunks) chunk *= 2;
+    }
     const nChunks = Math.ceil(nKeys / chunk);
     const u = [
       nQ, nHeads, nKv, nKeys,
