@@ -242,27 +242,34 @@ test('a 50-megapixel PNG (dropped) and a pasted photo are downscaled to 2048 px;
   await expect(page.getByRole('article', { name: 'You' }).getByRole('img')).toHaveCount(6);
 });
 
-test('narrow screen: the conversation list is a drawer; screenshots at 360 px', async ({ page }) => {
-  await page.setViewportSize({ width: 360, height: 780 });
-  await ready(page);
-  await expect(sidebar(page)).toBeHidden();
-  await page.screenshot({ path: `${shots}/empty-360.png`, animations: 'disabled' });
-  await fileInput(page).setInputFiles({ name: 'lake.png', mimeType: 'image/png', buffer: await scenePng(page) });
-  await expect(attached(page).getByRole('img', { name: 'lake.png' })).toBeVisible();
-  await page.getByRole('textbox', { name: 'Message' }).fill('How many boats are on the lake?');
-  await page.getByRole('button', { name: 'Send message' }).click();
-  await expect(page.getByText(/No model loaded/)).toBeVisible();
-  await page.screenshot({ path: `${shots}/conversation-360.png`, animations: 'disabled' });
-  await page.emulateMedia({ colorScheme: 'dark' });
-  await page.screenshot({ path: `${shots}/conversation-360-dark.png`, animations: 'disabled' });
-  await page.emulateMedia({ colorScheme: 'light' });
+test.describe('on a phone', () => {
+  test.use({ viewport: { width: 360, height: 780 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 });
 
-  await page.getByRole('button', { name: 'Open conversation list' }).click();
-  await expect(sidebar(page)).toBeVisible();
-  await expect(sidebar(page).getByRole('button', { name: 'How many boats are on the lake?', exact: true })).toBeVisible();
-  await page.screenshot({ path: `${shots}/drawer-360.png`, animations: 'disabled' });
-  await page.keyboard.press('Escape');
-  await expect(sidebar(page)).toBeHidden();
+  test('narrow screen: the conversation list is a drawer, the camera is offered; screenshots at 360 px', async ({ page }) => {
+    await ready(page);
+    await expect(sidebar(page)).toBeHidden();
+    // Touch devices get a camera button backed by capture="environment".
+    await expect(page.getByRole('button', { name: 'Take a photo' })).toBeVisible();
+    await expect(page.locator('input[type=file][capture="environment"][accept="image/*"]')).toHaveCount(1);
+    await page.screenshot({ path: `${shots}/empty-360.png`, animations: 'disabled' });
+    await fileInput(page).setInputFiles({ name: 'lake.png', mimeType: 'image/png', buffer: await scenePng(page) });
+    await expect(attached(page).getByRole('img', { name: 'lake.png' })).toBeVisible();
+    await page.getByRole('textbox', { name: 'Message' }).fill('How many boats are on the lake?');
+    await page.getByRole('button', { name: 'Send message' }).click();
+    await expect(page.getByText(/No model loaded/)).toBeVisible();
+    await page.screenshot({ path: `${shots}/conversation-360.png`, animations: 'disabled' });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({ path: `${shots}/conversation-360-dark.png`, animations: 'disabled' });
+    await page.emulateMedia({ colorScheme: 'light' });
+
+    await page.getByRole('button', { name: 'Open conversation list' }).click();
+    await expect(sidebar(page)).toBeVisible();
+    await expect(sidebar(page).getByRole('button', { name: 'How many boats are on the lake?', exact: true })).toBeVisible();
+    await page.screenshot({ path: `${shots}/drawer-360.png`, animations: 'disabled' });
+    await page.keyboard.press('Escape');
+    await expect(sidebar(page)).toBeHidden();
+    await expect(page.getByRole('button', { name: 'Open conversation list' })).toBeFocused();
+  });
 });
 
 test('without WebGPU the app says what is missing and what to do', async ({ baseURL }) => {
