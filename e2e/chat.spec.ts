@@ -149,7 +149,7 @@ test('a conversation with a photo survives a reload; rename, search and delete',
   expect(await imageCount(page)).toBe(0);
 });
 
-test('refuses empty, truncated, HEIC and non-image files with clear messages; accepts JPEG and WebP', async ({ page }) => {
+test('refuses empty, truncated (JPEG, PNG), HEIC and non-image files with clear messages; accepts JPEG and WebP', async ({ page }) => {
   await ready(page);
   const jpeg = Buffer.from(
     await page.evaluate(async () => {
@@ -178,13 +178,15 @@ test('refuses empty, truncated, HEIC and non-image files with clear messages; ac
     { name: 'cut.jpg', mimeType: 'image/jpeg', buffer: jpeg.subarray(0, Math.floor(jpeg.length / 2)) },
     { name: 'IMG_0001.HEIC', mimeType: 'image/heic', buffer: heic },
     { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a picture') },
+    { name: 'cut.png', mimeType: 'image/png', buffer: makePng(64, 48, 1).subarray(0, 60) },
     { name: 'whole.jpg', mimeType: 'image/jpeg', buffer: jpeg },
     { name: 'wide.webp', mimeType: 'image/webp', buffer: webp },
   ]);
   const refusals = page.getByRole('list', { name: 'Photos that could not be attached' });
-  await expect(refusals.getByRole('alert')).toHaveCount(4);
+  await expect(refusals.getByRole('alert')).toHaveCount(5);
   await expect(refusals).toContainText('"empty.jpg" is empty (0 bytes)');
-  await expect(refusals).toContainText('"cut.jpg" is damaged');
+  await expect(refusals).toContainText('"cut.jpg" is damaged: the JPEG data is cut short');
+  await expect(refusals).toContainText('"cut.png" is damaged: the PNG data is cut short');
   await expect(refusals).toContainText(`"IMG_0001.HEIC" is a HEIC photo, which this browser can't read. Share or export it as JPEG`);
   await expect(refusals).toContainText('"notes.txt" is not a photo');
   // The good files of the same batch are attached (the WebP downscaled); nothing else is.
@@ -193,7 +195,7 @@ test('refuses empty, truncated, HEIC and non-image files with clear messages; ac
   const wide = attached(page).getByRole('img', { name: 'wide.webp', exact: true });
   await expect.poll(() => wide.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([2048, 1365]);
   await refusals.getByRole('button', { name: 'Dismiss' }).first().click();
-  await expect(refusals.getByRole('alert')).toHaveCount(3);
+  await expect(refusals.getByRole('alert')).toHaveCount(4);
 });
 
 test('a 50-megapixel PNG (dropped) and a pasted photo are downscaled to 2048 px; six photos per message at most', async ({ page }) => {
@@ -237,7 +239,7 @@ test('a 50-megapixel PNG (dropped) and a pasted photo are downscaled to 2048 px;
   // At most six photos per message; the rest are refused by name, not silently dropped.
   await fileInput(page).setInputFiles([1, 2, 3, 4, 5, 6].map((i) => ({ name: `small-${i}.png`, mimeType: 'image/png', buffer: makePng(40, 30, i) })));
   await expect(attached(page).getByRole('img')).toHaveCount(6);
-  await expect(page.getByRole('list', { name: 'Photos that could not be attached' })).toContainText('"small-6.png" was not attached: a message can hold at most 6 photos');
+  await expect(page.getByRole('list', { name: 'Photos that could not be attached' })).toContainText(/"small-\d.png" was not attached: a message can hold at most 6 photos/);
   await page.getByRole('button', { name: 'Send message' }).click();
   await expect(page.getByRole('article', { name: 'You' }).getByRole('img')).toHaveCount(6);
 });

@@ -2,7 +2,7 @@
 // JPEG completeness (truncation), refusals, and the downscale target.
 import { describe, expect, it } from 'vitest';
 import { UnsupportedImageError } from '../../workers/protocol';
-import { fitWithin, isJpegComplete, readImageSize, readJpegOrientation, sniffImageKind, validateImageBytes } from './images';
+import { fitWithin, isJpegComplete, isPngComplete, readImageSize, readJpegOrientation, sniffImageKind, validateImageBytes } from './images';
 
 const seg = (marker: number, payload: number[]) => [0xff, marker, (payload.length + 2) >> 8, (payload.length + 2) & 255, ...payload];
 const str = (s: string) => Array.from(s, (c) => c.charCodeAt(0));
@@ -15,11 +15,14 @@ function jpeg(w: number, h: number, orientation = 1): Uint8Array {
   return new Uint8Array([0xff, 0xd8, ...seg(0xe1, exif), ...seg(0xc0, sof), ...seg(0xc4, [0, 1, 2]), ...seg(0xda, [1, 1, 0, 0, 63, 0]), ...scan, 0xff, 0xd9]);
 }
 
+/** PNG chunk layout (CRCs are not checked by the parser): signature, IHDR, IDAT (5 bytes), IEND. */
 function png(w: number, h: number): Uint8Array {
-  const b = new Uint8Array(33);
+  const b = new Uint8Array(33 + 17 + 12);
   b.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, ...str('IHDR')]);
   new DataView(b.buffer).setUint32(16, w);
   new DataView(b.buffer).setUint32(20, h);
+  b.set([0, 0, 0, 5, ...str('IDAT'), 1, 2, 3, 4, 5], 33);
+  b.set([0, 0, 0, 0, ...str('IEND')], 50);
   return b;
 }
 
@@ -78,6 +81,14 @@ describe('isJpegComplete', () => {
   });
 });
 
+describe('isPngComplete', () => {
+  it('accepts a whole PNG and rejects one cut anywhere', () => {
+    const whole = png(4, 3);
+    expect(isPngComplete(whole)).toBe(true);
+    for (let cut = 8; cut < whole.length; cut++) expect(isPngComplete(whole.subarray(0, cut)), `cut at ${cut}`).toBe(false);
+  });
+});
+
 describe('validateImageBytes', () => {
   const refuse = (name: string, bytes: Uint8Array) => {
     try {
@@ -95,6 +106,8 @@ describe('validateImageBytes', () => {
     const j = jpeg(400, 300);
     expect(refuse('cut.jpg', j.subarray(0, j.length - 6))).toMatch(/damaged.*cut short/);
     expect(refuse('huge.png', png(20000, 10000))).toMatch(/200 megapixels/);
+    const p = png(400, 300);
+    expect(refuse('cut.png', p.subarray(0, p.length - 4))).toMatch(/"cut.png" is damaged: the PNG data is cut short/);
   });
 
   it('accepts images, including a 50-megapixel PNG header and HEIC (decoded by browsers that can)', () => {

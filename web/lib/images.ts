@@ -1,5 +1,5 @@
 // Photo intake: sniff the real format from the bytes, refuse what cannot be used with a clear
-// UnsupportedImageError, decode with createImageBitmap (downscaling during decode), cap the
+// UnsupportedImageError (empty, not an image, cut-off JPEG/PNG, decoding bombs, undecodable), decode with createImageBitmap (downscaling during decode), cap the
 // longest edge at 2048 px (SmolVLM's processor limit), re-encode as JPEG 0.92, and hash the
 // result (sha-256 hex = ImageRecord.id). The byte-level helpers are pure and run in Node.
 import { UnsupportedImageError } from '../../workers/protocol';
@@ -107,6 +107,19 @@ export function isJpegComplete(b: Uint8Array): boolean {
   return false;
 }
 
+/** Whether a PNG's chunk sequence is whole up to its IEND chunk (a cut-off download is not). */
+export function isPngComplete(b: Uint8Array): boolean {
+  let o = 8; // after the signature
+  while (o + 12 <= b.length) {
+    const len = readU32BE(b, o);
+    const type = ascii(b, o + 4, 4);
+    o += 12 + len; // length, type, data, CRC
+    if (o > b.length) return false;
+    if (type === 'IEND') return true;
+  }
+  return false;
+}
+
 interface JpegSegment {
   marker: number;
   /** Offset of the segment payload (after the 2 length bytes). */
@@ -154,8 +167,9 @@ export function validateImageBytes(name: string, bytes: Uint8Array): ImageKind {
   if (bytes.length > MAX_FILE_BYTES) throw new UnsupportedImageError(`"${name}" is larger than ${MAX_FILE_BYTES / 2 ** 20} MB. Export a smaller copy and attach that.`);
   const kind = sniffImageKind(bytes);
   if (!kind) throw new UnsupportedImageError(`"${name}" is not a photo this app can read. Attach a JPEG, PNG, WebP or GIF image.`);
-  if (kind === 'jpeg' && !isJpegComplete(bytes)) {
-    throw new UnsupportedImageError(`"${name}" is damaged: the JPEG data is cut short or corrupt. Copy or export the photo again.`);
+  if ((kind === 'jpeg' && !isJpegComplete(bytes)) || (kind === 'png' && !isPngComplete(bytes))) {
+    const format = kind === 'jpeg' ? 'JPEG' : 'PNG';
+    throw new UnsupportedImageError(`"${name}" is damaged: the ${format} data is cut short or corrupt. Copy or export the photo again.`);
   }
   const size = readImageSize(bytes, kind);
   if (size && size.width * size.height > MAX_MEGAPIXELS * 1e6) {

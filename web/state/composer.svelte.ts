@@ -51,14 +51,7 @@ class ComposerState {
 
   /** Attaches photos; each is prepared independently so one bad file does not block the others. */
   async addFiles(files: IncomingFile[]): Promise<void> {
-    const room = Math.max(0, MAX_PHOTOS - this.attachments.length);
-    for (const f of files.slice(room)) {
-      this.refusals.push({
-        key: nextKey(),
-        message: `"${f.name || 'photo'}" was not attached: a message can hold at most ${MAX_PHOTOS} photos. Send these first, then attach more.`,
-      });
-    }
-    await Promise.all(files.slice(0, room).map((f) => this.addOne(f)));
+    await Promise.all(files.map((f) => this.addOne(f)));
   }
 
   private async addOne(file: IncomingFile): Promise<void> {
@@ -73,6 +66,15 @@ class ComposerState {
       if (i < 0) return; // removed while processing
       if (this.attachments.some((a) => a.image?.id === image.id)) {
         this.attachments.splice(i, 1); // same photo twice: keep one
+        return;
+      }
+      // Counted among usable photos only, so refused files don't take a place.
+      if (this.attachments.filter((a) => a.status === 'ready').length >= MAX_PHOTOS) {
+        this.attachments.splice(i, 1);
+        this.refusals.push({
+          key,
+          message: `"${name}" was not attached: a message can hold at most ${MAX_PHOTOS} photos. Send these first, then attach more.`,
+        });
         return;
       }
       this.attachments[i] = { key, name, status: 'ready', image, url: URL.createObjectURL(image.blob) };
