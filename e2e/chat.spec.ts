@@ -244,6 +244,51 @@ test('a 50-megapixel PNG (dropped) and a pasted photo are downscaled to 2048 px;
   await expect(page.getByRole('article', { name: 'You' }).getByRole('img')).toHaveCount(6);
 });
 
+test('keyboard only: send, rename and delete with Tab, Enter and Esc; focus is visible', async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await ready(page);
+  /** Presses Tab (or Shift+Tab) until the focused element's label matches; fails after 40 steps. */
+  const tabTo = async (label: RegExp, back = false) => {
+    for (let i = 0; i < 40; i++) {
+      await page.keyboard.press(back ? 'Shift+Tab' : 'Tab');
+      const name = await page.evaluate(() => {
+        const el = document.activeElement as HTMLElement | null;
+        return el?.getAttribute('aria-label') ?? el?.getAttribute('placeholder') ?? el?.textContent?.trim() ?? '';
+      });
+      if (label.test(name)) return;
+    }
+    throw new Error(`no focusable element labelled ${label}`);
+  };
+  const outline = () => page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
+
+  await tabTo(/^Ask about a photo/);
+  await page.keyboard.type('Typed without a mouse');
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('article', { name: 'You' })).toContainText('Typed without a mouse');
+
+  await tabTo(/^Rename “Typed without a mouse”/, true);
+  expect(await outline()).not.toBe('none');
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('Renamed by keys');
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Renamed by keys');
+  await expect(sidebar(page).getByRole('button', { name: 'Renamed by keys', exact: true })).toBeFocused();
+
+  await tabTo(/^Delete “Renamed by keys”/);
+  await page.keyboard.press('Enter');
+  await tabTo(/^Delete$/);
+  await page.keyboard.press('Enter');
+  await expect(sidebar(page).getByRole('button', { name: 'Renamed by keys', exact: true })).toHaveCount(0);
+  await expect(page.getByRole('textbox', { name: 'Message' })).toBeFocused();
+
+  await tabTo(/^Model library$/);
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('dialog', { name: 'Model library' })).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(page.getByRole('dialog', { name: 'Model library' })).toBeHidden();
+});
+
 test.describe('on a phone', () => {
   test.use({ viewport: { width: 360, height: 780 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 });
 
