@@ -244,7 +244,7 @@ test('a 50-megapixel PNG (dropped) and a pasted photo are downscaled to 2048 px;
   await expect(page.getByRole('article', { name: 'You' }).getByRole('img')).toHaveCount(6);
 });
 
-test('keyboard only: send, rename and delete with Tab, Enter and Esc; focus is visible', async ({ page }) => {
+test('keyboard only: send (Shift+Enter for a new line), rename and delete with Tab, Enter and Esc; focus is visible', async ({ page }) => {
   await page.setViewportSize({ width: 1280, height: 800 });
   await ready(page);
   /** Presses Tab (or Shift+Tab) until the focused element's label matches; fails after 40 steps. */
@@ -263,8 +263,10 @@ test('keyboard only: send, rename and delete with Tab, Enter and Esc; focus is v
 
   await tabTo(/^Ask about a photo/);
   await page.keyboard.type('Typed without a mouse');
+  await page.keyboard.press('Shift+Enter');
+  await page.keyboard.type('on two lines');
   await page.keyboard.press('Enter');
-  await expect(page.getByRole('article', { name: 'You' })).toContainText('Typed without a mouse');
+  await expect(page.getByRole('article', { name: 'You' })).toHaveText('Typed without a mouse\non two lines');
 
   await tabTo(/^Rename “Typed without a mouse”/, true);
   expect(await outline()).not.toBe('none');
