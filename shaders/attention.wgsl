@@ -11,6 +11,8 @@
 //                     row max/sum `flash` saved (STATS): never materializes T x T. grid (ceil(nKeys/64), nHeads, B)
 //   entry `keysum`    mean of those over heads and queries -> f32 [B, nKeys]. grid (ceil(nKeys/64), B)
 // Defines: HEAD_DIM (multiple of 4), MASK (causal | tree | full), STATS (flash saves m, l).
+// A one-line `for (var c = 0u; c < D4; c++) { ... }` after a `// @unroll` line is unrolled by
+// attention.ts (unrollLoops) so per-thread vec4 arrays are indexed by constants (registers).
 // Layouts (elements; all offsets/strides multiples of 4): q[qOff + b*qSB + t*qST + h*HEAD_DIM + c],
 // k[kOff + b*kSB + kvh*kSH + j*kST + c] (same for v), out[b*oSB + t*oST + h*HEAD_DIM + c].
 // Masks: causal j <= start + i; tree j < start (= committed L) or bit (j - L) of node i's mask;
@@ -94,10 +96,8 @@ fn flash(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) 
   var qr: array<vec4<f32>, D4>;
   var acc: array<vec4<f32>, D4>;
   let qb = qBase(b, iq, h);
-  for (var c = 0u; c < D4; c++) {
-    qr[c] = q[qb + c] * params.scale;
-    acc[c] = vec4<f32>(0.0);
-  }
+  // @unroll
+  for (var c = 0u; c < D4; c++) { qr[c] = q[qb + c] * params.scale; acc[c] = vec4<f32>(0.0); }
   var m = NEG;
   var l = 0.0;
   // key range of this workgroup: all keys, or chunk ci of params.chunk keys (split over keys)
@@ -112,37 +112,32 @@ fn flash(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) 
       vt[e] = v[vBase(b, kvh, j) + c];
     }
     workgroupBarrier();
-    var s: array<f32, BK>;
-    var tmax = NEG;
+    // online softmax one key at a time; acc is rescaled only when the running max grows
     for (var r = 0u; r < BK; r++) {
       let j = t0 + r;
-      var x = NEG;
       if (j < end && visible(iq, j)) {
         var d4 = vec4<f32>(0.0);
+        // @unroll
         for (var c = 0u; c < D4; c++) { d4 += qr[c] * kt[r * D4 + c]; }
-        x = d4.x + d4.y + d4.z + d4.w;
-        tmax = max(tmax, x);
-      }
-      s[r] = x;
-    }
-    if (tmax > NEG) {
-      let mn = max(m, tmax);
-      let corr = exp(m - mn);
-      l *= corr;
-      for (var c = 0u; c < D4; c++) { acc[c] *= corr; }
-      for (var r = 0u; r < BK; r++) {
-        if (s[r] > NEG) {
-          let p = exp(s[r] - mn);
-          l += p;
-          for (var c = 0u; c < D4; c++) { acc[c] += p * vt[r * D4 + c]; }
+        let x = d4.x + d4.y + d4.z + d4.w;
+        if (x > m) {
+          let corr = exp(m - x);
+          l *= corr;
+          // @unroll
+          for (var c = 0u; c < D4; c++) { acc[c] *= corr; }
+          m = x;
         }
+        let p = exp(x - m);
+        l += p;
+        // @unroll
+        for (var c = 0u; c < D4; c++) { acc[c] += p * vt[r * D4 + c]; }
       }
-      m = mn;
     }
   }
   if (live && params.nChunks == 1u) {
     let inv = select(0.0, 1.0 / l, l > 0.0);
     let ob = oBase(b, i, h);
+    // @unroll
     for (var c = 0u; c < D4; c++) { o[ob + c] = acc[c] * inv; }
 #if STATS
     stats[(b * params.nHeads + h) * params.nQ + i] = vec2<f32>(m, l);
@@ -150,13 +145,8 @@ fn flash(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) 
   } else if (live) {
     // partial (unnormalized) result of this key chunk, merged by `combine`
     let slot = ((b * params.nQ + i) * params.nHeads + h) * params.nChunks + ci;
-    for (var c = 0u; c < D4; c++) {
-      let pb = (slot * D4 + c) * 4u;
-      part[pb] = acc[c].x;
-      part[pb + 1u] = acc[c].y;
-      part[pb + 2u] = acc[c].z;
-      part[pb + 3u] = acc[c].w;
-    }
+    // @unroll
+    for (var c = 0u; c < D4; c++) { let pb = (slot * D4 + c) * 4u; part[pb] = acc[c].x; part[pb + 1u] = acc[c].y; part[pb + 2u] = acc[c].z; part[pb + 3u] = acc[c].w; }
     stats[slot] = vec2<f32>(m, l);
   }
 }
@@ -295,6 +285,7 @@ fn keyscores(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
   let kvh = h / (params.nHeads / params.nKv);
   var kr: array<vec4<f32>, D4>;
   let kb = kBase(b, kvh, jj);
+  // @unroll
   for (var c = 0u; c < D4; c++) { kr[c] = k[kb + c]; }
   var total = 0.0;
   for (var t0 = 0u; t0 < params.nQ; t0 += BK) {
@@ -312,6 +303,7 @@ fn keyscores(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
       let ml = mt[r];
       if (ml.y > 0.0 && visible(t0 + r, jj)) {
         var d4 = vec4<f32>(0.0);
+        // @unroll
         for (var c = 0u; c < D4; c++) { d4 += qt[r * D4 + c] * kr[c]; }
         total += exp(d4.x + d4.y + d4.z + d4.w - ml.x) / ml.y;
       }

@@ -1,8 +1,8 @@
 // Kernel timings for this folder's non-matmul ops (attention modes, RoPE+KV write, norms,
 // argmax, sampling) at SmolLM2 / SigLIP shapes. Node + Dawn script, not a test: bundle it
 // (esbuild, with WGSL ?raw imports as text) and run on the GPU host with the .gpu-host prefix.
-// Each case records the op `reps` times in one command buffer; the time is the wall time of
-// submit -> onSubmittedWorkDone divided by reps (includes per-dispatch overhead, like a forward).
+// Each case records the op R and 2R times in one command buffer each; the per-call time is the
+// difference over R (includes per-dispatch overhead as in a forward pass, not the submit).
 import { createGpuContext, type GpuContext } from '../gpu/context';
 import { nodeGpu } from '../gpu/node';
 import { Recorder } from '../gpu/recorder';
@@ -16,17 +16,28 @@ import { randomF32 } from './reference/matmul';
 import { treeMaskFromParents } from './reference/attention';
 import { createF32, createU32, uploadF32, uploadU32, type Op } from './types';
 
-async function time<A>(ctx: GpuContext, op: Op<A>, args: A, reps: number): Promise<number> {
-  for (let w = 0; w < 2; w++) {
-    const rec = new Recorder(ctx);
-    for (let i = 0; i < reps; i++) op.record(rec, args);
-    await rec.submitAndWait();
-  }
+async function wall<A>(ctx: GpuContext, op: Op<A>, args: A, reps: number): Promise<number> {
   const rec = new Recorder(ctx);
   for (let i = 0; i < reps; i++) op.record(rec, args);
   const t0 = performance.now();
   await rec.submitAndWait();
-  return ((performance.now() - t0) * 1000) / reps;
+  return performance.now() - t0;
+}
+
+/** Per-call time: (t(2R) - t(R)) / R, median of 5, with R sized for ~30 ms of work per run, so
+ * the submit/readback round trip cancels and timer noise is small. */
+async function time<A>(ctx: GpuContext, op: Op<A>, args: A, _hint = 0): Promise<number> {
+  await wall(ctx, op, args, 2);
+  const w = await wall(ctx, op, args, 10);
+  const reps = Math.max(10, Math.min(2000, Math.ceil((10 * 30) / Math.max(w, 0.01))));
+  const d: number[] = [];
+  for (let t = 0; t < 5; t++) {
+    const a = await wall(ctx, op, args, reps);
+    const b = await wall(ctx, op, args, 2 * reps);
+    d.push(((b - a) * 1000) / reps);
+  }
+  d.sort((x, y) => x - y);
+  return d[2];
 }
 
 function line(name: string, us: number, extra = ''): void {
@@ -37,7 +48,7 @@ async function main(): Promise<void> {
   const ctx = await createGpuContext(await nodeGpu());
   console.log(`adapter: ${ctx.caps.vendor} ${ctx.caps.architecture} ${ctx.caps.description}`);
   const quick = process.argv.includes('--quick');
-  const R = quick ? 3 : 50;
+  const R = quick ? 3 : 100;
 
   // Llama 135M-ish layer: 9 heads, 3 kv heads, d 64
   const [nH, nKv, d, maxSeq] = [9, 3, 64, 4096];

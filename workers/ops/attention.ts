@@ -36,6 +36,28 @@ export function splitChunk(nKeys: number, rows: number): number {
   return c;
 }
 
+/**
+ * Unroll each one-line `for (var c = 0u; c < NAME; c++) { body }` that follows a `// @unroll`
+ * line into `{ const c = 0u; body } { const c = 1u; body } ...`, NAME taken from `bounds`.
+ * Constant indices keep the flash kernel's per-thread vec4 arrays in registers.
+ */
+export function unrollLoops(src: string, bounds: Readonly<Record<string, number>>): string {
+  const lines = src.split('\n');
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].trim() !== '// @unroll') {
+      out.push(lines[i]);
+      continue;
+    }
+    const m = /^(\s*)for \(var (\w+) = 0u; \2 < (\w+); \2\+\+\) \{ (.*) \}\s*$/.exec(lines[i + 1] ?? '');
+    const n = m ? bounds[m[3]] : undefined;
+    if (!m || n === undefined) throw new OpShapeError(`attention: cannot unroll line ${i + 2}: "${lines[i + 1]?.trim()}"`);
+    out.push(m[1] + Array.from({ length: n }, (_, k) => `{ const ${m[2]} = ${k}u; ${m[4]} }`).join(' '));
+    i++;
+  }
+  return out.join('\n');
+}
+
 // Scratch for partial results, shared by every attention op of a context (they run one after
 // another on the queue), grown when a bigger one is needed.
 const scratch = new WeakMap<GpuContext, Map<string, GPUBuffer>>();
@@ -156,7 +178,7 @@ export class Attention implements Op<AttentionArgs> {
     const make = (entryPoint: string, stat: boolean, last: BufferBinding): Variant => {
       const kernel = ctx.pipelines.get({
         op: 'attention',
-        source: attnSrc,
+        source: unrollLoops(attnSrc, { D4: d / 4 }),
         entryPoint,
         workgroupSize: [ATTN_WG, 1, 1],
         defines: { HEAD_DIM: `${d}u`, MASK: mode, STATS: stat },
