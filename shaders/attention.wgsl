@@ -201,6 +201,7 @@ fn split(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) 
     if (r < n && visible(i, j)) {
       let kb = kBase(b, kvh, j);
       var d4 = vec4<f32>(0.0);
+      // @unroll
       for (var c = 0u; c < D4; c++) { d4 += qs[c] * k[kb + c]; }
       x = d4.x + d4.y + d4.z + d4.w;
       lmax = max(lmax, x);
