@@ -17,7 +17,9 @@ import torch
 
 import scenes
 
-QA_WEIGHTS = {"color": 1.0, "shape": 1.0, "count": 1.2, "position": 1.0, "relative": 1.0, "describe": 1.6}
+QA_WEIGHTS = {"color": 1.0, "shape": 1.0, "count": 1.2, "position": 1.0, "relative": 1.0, "describe": 1.6,
+              "background": 0.4}
+EASY_FRACTION = 0.3  # share of training scenes with at most 2 shapes
 
 
 def prompt_text(question: str) -> str:
@@ -52,6 +54,47 @@ def check_prompt_ids(processor, image, questions: list[str]) -> None:
         assert ref == got, f"prefix reuse differs from the processor for {q!r}"
 
 
+AUX_COLORS, AUX_SHAPES, AUX_SIZES = list(scenes.COLORS), scenes.SHAPES, list(scenes.SIZES)
+AUX_DIM = len(AUX_COLORS) + len(AUX_SHAPES) + len(AUX_SIZES) + 3 + 3 + 2  # + row/col region bits + (u, v)
+AUX_PRESENCE = len(AUX_COLORS) + len(AUX_SHAPES) + len(AUX_SIZES)
+
+
+def aux_labels(sc: scenes.Scene, n_tiles: int, longest_tiles: int = 4) -> np.ndarray:
+    """Training-only targets for each visual token (after pixel shuffle: 4x4 per 256 px tile).
+    (n_tiles, 16, AUX_DIM + 1): presence bits of colour / shape / size of any object overlapping
+    the token's cell; on the global image also the 3x3 region bits and (u, v) of the object whose
+    centre is in the cell, with the last column flagging where those are defined."""
+    lab = np.zeros((n_tiles, 16, AUX_DIM + 1), dtype=np.float32)
+    if sc.width >= sc.height:
+        cols = longest_tiles
+        rows = (n_tiles - 1) // cols
+    else:
+        rows = longest_tiles
+        cols = (n_tiles - 1) // rows
+    gh, gw = rows * 4, cols * 4  # token grid over all tiles
+    for o in sc.objects:
+        u, v = o.cx / sc.width, o.cy / sc.height
+        ru, rv = 0.7 * o.radius / sc.width, 0.7 * o.radius / sc.height
+        feat = np.zeros(AUX_PRESENCE, dtype=np.float32)
+        feat[AUX_COLORS.index(o.color)] = 1
+        feat[len(AUX_COLORS) + AUX_SHAPES.index(o.shape)] = 1
+        feat[len(AUX_COLORS) + len(AUX_SHAPES) + AUX_SIZES.index(o.size)] = 1
+        for gy in range(max(0, int((v - rv) * gh)), min(gh - 1, int((v + rv) * gh)) + 1):
+            for gx in range(max(0, int((u - ru) * gw)), min(gw - 1, int((u + ru) * gw)) + 1):
+                t, k = (gy // 4) * cols + gx // 4, (gy % 4) * 4 + gx % 4
+                lab[t, k, :AUX_PRESENCE] = np.maximum(lab[t, k, :AUX_PRESENCE], feat)
+        for gy in range(max(0, int((v - rv) * 4)), min(3, int((v + rv) * 4)) + 1):  # global image
+            for gx in range(max(0, int((u - ru) * 4)), min(3, int((u + ru) * 4)) + 1):
+                lab[-1, gy * 4 + gx, :AUX_PRESENCE] = np.maximum(lab[-1, gy * 4 + gx, :AUX_PRESENCE], feat)
+        k = min(3, int(v * 4)) * 4 + min(3, int(u * 4))
+        lab[-1, k, AUX_PRESENCE:AUX_PRESENCE + 6] = 0
+        lab[-1, k, AUX_PRESENCE + o.row] = 1
+        lab[-1, k, AUX_PRESENCE + 3 + o.col] = 1
+        lab[-1, k, AUX_PRESENCE + 6: AUX_PRESENCE + 8] = (u, v)
+        lab[-1, k, AUX_DIM] = 1
+    return lab
+
+
 class SceneBatches(torch.utils.data.IterableDataset):
     """Endless batches: images_per_batch scenes x qas_per_image questions each."""
 
@@ -70,19 +113,24 @@ class SceneBatches(torch.utils.data.IterableDataset):
 
     def make_batch(self, seeds) -> dict:
         tok = self.processor.tokenizer
-        seqs, labels, img_index, tiles = [], [], [], []
+        seqs, labels, img_index, tiles, aux = [], [], [], [], []
         for i, seed in enumerate(seeds):
-            sc = scenes.make_scene(seed)
             rng = random.Random(seed ^ 0x5EED)
+            sc = scenes.make_scene(seed, max_objects=2 if rng.random() < EASY_FRACTION else 8)
             qas = [scenes.make_qa(sc, rng, weights=QA_WEIGHTS) for _ in range(self.qpi)]
             prompts, t = encode_image_prompts(self.processor, sc.image, [q for _, q, _ in qas])
             tiles.append(torch.from_numpy(t))
+            aux.append(torch.from_numpy(aux_labels(sc, t.shape[0])))
             for p, (_, _, a) in zip(prompts, qas):
                 ans = tok(answer_text(a), add_special_tokens=False)["input_ids"]
                 seqs.append(p + ans)
                 labels.append([-100] * len(p) + ans)
                 img_index.append(i)
-        return collate(seqs, labels, img_index, tiles, tok.pad_token_id)
+        batch = collate(seqs, labels, img_index, tiles, tok.pad_token_id)
+        batch["aux"] = torch.zeros(batch["tiles"].shape[:2] + aux[0].shape[1:])
+        for i, a in enumerate(aux):
+            batch["aux"][i, : a.shape[0]] = a
+        return batch
 
 
 def collate(seqs, labels, img_index, tiles, pad_id: int) -> dict:
@@ -110,5 +158,8 @@ def to_model_inputs(batch: dict, device) -> dict:
     valid = torch.arange(tiles.shape[1], device=device)[None] < n_tiles[:, None]  # (B, N)
     pv = pv * valid[:, :, None, None, None]                             # padded tiles are exactly 0
     pam = valid[:, :, None, None].expand(-1, -1, tiles.shape[-2], tiles.shape[-1])
-    return {"input_ids": batch["input_ids"].to(device), "attention_mask": batch["attention_mask"].to(device),
+    out = {}
+    if "aux" in batch:  # (n_real_tiles, 16, AUX_DIM + 1), in the model's (sequence, tile) order
+        out["aux"] = batch["aux"].to(device)[idx][valid]
+    return out | {"input_ids": batch["input_ids"].to(device), "attention_mask": batch["attention_mask"].to(device),
             "labels": batch["labels"].to(device), "pixel_values": pv, "pixel_attention_mask": pam}

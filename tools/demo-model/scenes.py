@@ -140,13 +140,16 @@ def _texture(img: Image.Image, rng: random.Random) -> Image.Image:
     return Image.fromarray(np.clip(arr + blotch + fine, 0, 255).astype(np.uint8))
 
 
-def make_scene(seed: int, render: bool = True) -> Scene:
+def make_scene(seed: int, render: bool = True, max_objects: int = 8) -> Scene:
+    """max_objects < 8 gives easier training scenes; the default keeps the held-out set fixed."""
     rng = random.Random(seed)
     width = rng.randint(1024, 2048)
     height = int(width * rng.uniform(0.56, 1.0))
     bg = rng.choice(list(BACKGROUNDS))
     scene = Scene(seed, width, height, bg, textured=rng.random() < 0.5)
     n = rng.randint(1, 8)
+    if max_objects < 8:
+        n = min(n, rng.randint(1, max_objects))
     pairs = [(c, s) for c in COLORS for s in SHAPES]
     rng.shuffle(pairs)
     per_cell: dict[tuple[int, int], int] = {}
@@ -281,7 +284,12 @@ def _qa_describe(s: Scene, rng: random.Random) -> tuple[str, str]:
     return q, describe(s)
 
 
-QA_MAKERS = {"color": _qa_color, "shape": _qa_shape, "count": _qa_count, "position": _qa_position,
+def _qa_background(s: Scene, rng: random.Random) -> tuple[str, str]:
+    """Training-only warm-up question: answerable from any visual token."""
+    return rng.choice(["What color is the background?", "Which color is the background?"]), s.background
+
+
+QA_MAKERS = {"background": _qa_background, "color": _qa_color, "shape": _qa_shape, "count": _qa_count, "position": _qa_position,
              "relative": _qa_relative, "describe": _qa_describe}
 
 

@@ -40,13 +40,43 @@ def parse_args():
     p.add_argument("--steps", type=int, default=4000)
     p.add_argument("--time-budget", type=float, default=1e9, help="seconds of training before stopping")
     p.add_argument("--images-per-batch", type=int, default=16)
-    p.add_argument("--qas-per-image", type=int, default=6)
+    p.add_argument("--qas-per-image", type=int, default=8)
+    p.add_argument("--aux-weight", type=float, default=1.0)
+    p.add_argument("--connector-scale", type=float, default=1.0,
+                   help="multiply the connector weights by this at start (resume: shrink image embeddings)")
+    p.add_argument("--aux-input-scale", type=float, default=1.0,
+                   help="the aux head reads connector output / (connector-scale * this)")
     p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--warmup", type=int, default=200)
+    p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 4) - 2))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--log-every", type=int, default=50)
     return p.parse_args()
+
+
+def answer_loss(logits, labels):
+    """Half token-mean, half sequence-mean cross-entropy over answer tokens, so one-word answers
+    weigh as much as the long descriptions. logits (B, L, V), labels (B, L) with -100 outside answers."""
+    logits, labels = logits[:, :-1].float(), labels[:, 1:]
+    mask = labels != -100
+    ce = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
+                                           ignore_index=-100, reduction="none").view(labels.shape)  # (B, L-1)
+    per_seq = (ce * mask).sum(1) / mask.sum(1).clamp(min=1)
+    return 0.5 * (ce * mask).sum() / mask.sum().clamp(min=1) + 0.5 * per_seq.mean()
+
+
+def auxiliary_loss(pred, target):
+    """pred (n, 16, AUX_DIM); target (n, 16, AUX_DIM + 1): presence bits everywhere; region bits and
+    (u, v) only where the last column flags an object centre on the global image."""
+    p = data.AUX_PRESENCE
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    presence = bce(pred[..., :p], target[..., :p])
+    flag = target[..., -1] > 0
+    if not flag.any():
+        return presence
+    region = bce(pred[..., p:p + 6][flag], target[..., p:p + 6][flag])
+    uv = torch.nn.functional.mse_loss(pred[..., p + 6:p + 8][flag], target[..., p + 6:p + 8][flag])
+    return presence + region + 10 * uv
 
 
 def save_checkpoint(model, out: str) -> None:
@@ -104,9 +134,22 @@ def main() -> None:
     model = Idefics3ForConditionalGeneration(config)
     if args.resume:
         load_checkpoint(model, args.resume)
+    if args.connector_scale != 1.0:  # bring image embeddings to the scale of text embeddings
+        with torch.no_grad():
+            for prm in next(m for n, m in model.named_modules() if n.endswith("connector")).parameters():
+                prm.mul_(args.connector_scale)
     model.cuda().train()
     n_params = sum(p.numel() for p in model.parameters())
     print(f"parameters: {n_params:,}", flush=True)
+
+    # Training-only auxiliary head on the connector output (not exported): it teaches the vision
+    # tower what is where (colour/shape/size per visual token, region and (u, v) on the global
+    # image) so the language model has features worth attending to from the first steps.
+    connector = next(m for n, m in model.named_modules() if n.endswith("connector"))
+    captured: dict[str, torch.Tensor] = {}
+    connector.register_forward_hook(lambda _m, _i, out: captured.__setitem__("feats", out))
+    aux_head = torch.nn.Linear(config.text_config.hidden_size, data.AUX_DIM).cuda()
+    aux_in_scale = 1.0 / (args.connector_scale * args.aux_input_scale)
 
     ds = data.SceneBatches(processor, args.images_per_batch, args.qas_per_image, seed=args.seed * 10_000_000)
     loader = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=args.workers, prefetch_factor=4,
@@ -114,6 +157,7 @@ def main() -> None:
     decay, no_decay = [], []
     for n, p in model.named_parameters():
         (no_decay if p.ndim < 2 or "norm" in n or "embed" in n else decay).append(p)
+    decay += list(aux_head.parameters())
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=args.lr, betas=(0.9, 0.95), fused=True)
 
@@ -124,25 +168,34 @@ def main() -> None:
         t = max((step - args.warmup) / max(1, args.steps - args.warmup), (time.time() - t0) / args.time_budget)
         return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
 
-    t0, step, seen, loss_acc = time.time(), 0, 0, 0.0
+    t0, step, seen, loss_acc, aux_acc = time.time(), 0, 0, 0.0, 0.0
     for batch in loader:
         inputs = data.to_model_inputs(batch, "cuda")
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
+        aux_t = inputs.pop("aux")
+        labels = inputs.pop("labels")
         with torch.autocast("cuda", dtype=torch.bfloat16):
-            loss = model(**inputs).loss
+            logits = model(**inputs).logits
+            aux_out = aux_head(captured.pop("feats") * aux_in_scale)       # (n_tiles, 16, AUX_DIM)
+        lm_loss = answer_loss(logits, labels)
+        aux_loss = auxiliary_loss(aux_out.float(), aux_t)
+        loss = lm_loss + args.aux_weight * aux_loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step += 1
         seen += inputs["input_ids"].shape[0]
-        loss_acc += loss.item() if step % 10 == 0 else 0.0
+        if step % 10 == 0:
+            loss_acc += lm_loss.item()
+            aux_acc += aux_loss.item()
         if step % args.log_every == 0:
             el = time.time() - t0
-            print(f"step {step} loss {loss_acc / (args.log_every / 10):.4f} lr {lr_at(step):.2e} "
+            print(f"step {step} answer loss {loss_acc / (args.log_every / 10):.4f} "
+                  f"aux loss {aux_acc / (args.log_every / 10):.4f} lr {lr_at(step):.2e} "
                   f"seqs {seen} elapsed {el:.0f}s ({seen / el:.0f} seq/s)", flush=True)
-            loss_acc = 0.0
+            loss_acc = aux_acc = 0.0
         if step >= args.steps or time.time() - t0 > args.time_budget:
             break
     train_s = time.time() - t0
