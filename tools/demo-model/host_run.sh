@@ -28,7 +28,7 @@ else
   python3 tools/demo-model/train.py --work "$W" --tokenizer-from "$TOK" --export "$E" \
     --steps "${STEPS:-4000}" --time-budget "${BUDGET:-300}" --lr "${LR:-2e-3}" --ckpt-out "$OUT" ${EXTRA:-} "${RES[@]}"
   tar -C "$W" -cf "$OUT/lumen-demo.tar" lumen-demo  # the model comes back even if a later step runs out of time
-  python3 tools/demo-model/diagnose.py --model "$E" | tee "$W/diagnose.txt"
+  python3 tools/demo-model/diagnose.py --model "$E" 2>&1 | tail -n 25 || true
   python3 tools/eval/eval_transformers.py --model "$E" --n-per-type "${NEVAL:-100}" --max-new-tokens 100 \
     --out "$OUT/eval.json"
   python3 tools/ppd/train_ppd.py --model "$E" --out "$E/ppd.safetensors" --n-train "${PPD_N:-2000}" \
