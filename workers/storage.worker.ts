@@ -4,10 +4,11 @@
 // to the app's other tabs.
 /// <reference lib="webworker" />
 import catalogueJson from './storage/catalogue.json';
-import type { CatalogueEntry, LibraryEvent, LibraryMessage, LibraryRequest, ModelState, StorageEstimate } from './protocol/library';
+import type { CatalogueEntry, LibraryBroadcast, LibraryEvent, LibraryMessage, LibraryRequest, ModelState, StorageEstimate } from './protocol/library';
 import { LIBRARY_CHANNEL } from './protocol/library';
 import { serializeError } from './protocol/errors';
 import { DownloadManager } from './storage/download';
+import { openModelDB } from './storage/model-db';
 import { bundledAvailable } from './storage/download-source';
 import { setPersistRequester } from './storage/download-quota';
 import { parseCatalogue } from './storage/catalogue';
@@ -23,18 +24,34 @@ function post(event: LibraryEvent): void {
 
 function announce(state: ModelState): void {
   post({ id: 0, kind: 'state', state });
-  channel.postMessage(state);
+  channel.postMessage({ type: 'state', state } satisfies LibraryBroadcast);
 }
 
-const manager = new DownloadManager({ catalogue, appOrigin: self.location.origin, emit: announce });
+const manager = new DownloadManager({
+  catalogue,
+  appOrigin: self.location.origin,
+  emit: announce,
+  remotePause: (modelId) => channel.postMessage({ type: 'pause', modelId } satisfies LibraryBroadcast),
+});
+channel.onmessage = (e: MessageEvent<LibraryBroadcast>) => {
+  if (e.data.type === 'pause') void manager.pause(e.data.modelId).catch(() => {});
+};
 setPersistRequester(() => post({ id: 0, kind: 'persist-request' }));
 
-/** Bundled entries whose files are absent from this build are not offered. */
+/** Bundled entries whose files are absent from this build are not offered (unless already stored). */
 let visible: Promise<CatalogueEntry[]> | null = null;
 function visibleEntries(): Promise<CatalogueEntry[]> {
-  visible ??= Promise.all(catalogue.map(async (e) => (!e.bundled || (await bundledAvailable(e, self.location.origin)) ? e : null))).then(
-    (list) => list.filter((e): e is CatalogueEntry => e !== null),
-  );
+  visible ??= (async () => {
+    const db = await openModelDB();
+    const shown = await Promise.all(
+      catalogue.map(async (e) => {
+        if (!e.bundled || (await db.get('models', e.id))) return e;
+        return (await bundledAvailable(e, self.location.origin)) ? e : null;
+      }),
+    );
+    return shown.filter((e): e is CatalogueEntry => e !== null);
+  })();
+  visible.catch(() => (visible = null));
   return visible;
 }
 

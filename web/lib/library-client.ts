@@ -1,7 +1,7 @@
 // Client side of the storage worker (workers/storage.worker.ts): typed request/response over
 // postMessage, errors rebuilt as Error subclasses, and model state updates from this tab's
 // worker and, through a BroadcastChannel, from the storage workers of other tabs.
-import type { LibraryEvent, LibraryMessage, LibraryRequest, ModelState } from '../../workers/protocol';
+import type { LibraryBroadcast, LibraryEvent, LibraryMessage, LibraryRequest, ModelState } from '../../workers/protocol';
 import { LIBRARY_CHANNEL, WorkerCrashedError, deserializeError } from '../../workers/protocol';
 
 export type LibraryResult = Extract<LibraryEvent, { kind: 'result' }>;
@@ -18,7 +18,9 @@ export class LibraryClient {
     private readonly onPersist: () => void = () => {},
   ) {
     this.channel = typeof BroadcastChannel !== 'undefined' ? new BroadcastChannel(LIBRARY_CHANNEL) : null;
-    this.channel?.addEventListener('message', (e: MessageEvent<ModelState>) => this.onState(e.data));
+    this.channel?.addEventListener('message', (e: MessageEvent<LibraryBroadcast>) => {
+      if (e.data.type === 'state') this.onState(e.data.state);
+    });
   }
 
   private ensureWorker(): Worker {

@@ -91,6 +91,9 @@ export type LibraryEvent =
 /** BroadcastChannel on which every tab's storage worker announces model state changes. */
 export const LIBRARY_CHANNEL = 'lumen-library';
 
+/** Messages on LIBRARY_CHANNEL: state announcements, and a pause request for whichever tab runs the download. */
+export type LibraryBroadcast = { type: 'state'; state: ModelState } | { type: 'pause'; modelId: string };
+
 export interface LibraryMessage {
   id: number;
   request: LibraryRequest;

@@ -33,6 +33,8 @@ export interface DownloadManagerOptions {
   /** Origin the app is served from (bundled models live under /models/<id>/). */
   appOrigin: string;
   emit: (state: ModelState) => void;
+  /** Asks the other tabs' storage workers to pause a download this one is not running. */
+  remotePause?: (modelId: string) => void;
   chunkBytes?: number;
 }
 
@@ -123,18 +125,29 @@ export class DownloadManager {
     });
   }
 
+  /** Pauses the model's download here, or asks the tab that runs it to pause. */
   async pause(id: string): Promise<void> {
     const run = this.runs.get(id);
-    if (!run) return;
+    if (!run) {
+      this.opts.remotePause?.(id);
+      return;
+    }
     run.controller.abort(new AbortedError('Paused.'));
     await run.done;
   }
 
-  /** Stops any download and frees everything stored for the model (raw files and tensors). */
+  /** Stops any download (here or in another tab) and frees everything stored for the model. */
   async remove(id: string): Promise<void> {
-    this.entry(id);
+    const entry = this.entry(id);
     await this.pause(id);
-    await deleteModelData(await openModelDB(), id);
+    // Holding the model's lock guarantees no tab is still writing its chunks.
+    const lock = await acquireLock(`lumen-download:${id}`, 15_000);
+    if (!lock) throw new LumenError(`${entry.name} is busy in another Lumen tab; close that tab or try again.`);
+    try {
+      await deleteModelData(await openModelDB(), id);
+    } finally {
+      lock.release();
+    }
     this.transientErrors.delete(id);
     await this.emitState(id, true);
   }
@@ -256,17 +269,22 @@ export class DownloadManager {
   }
 }
 
-/** Holds the Web Lock `name` until release() (or the worker's end); null when another holder has it. */
-function acquireLock(name: string): Promise<{ release: () => void } | null> {
+/**
+ * Holds the Web Lock `name` until release() (or the worker's end). Without `waitMs` it gives up at
+ * once when another holder has it (null); with it, it waits that long for the holder to finish.
+ */
+function acquireLock(name: string, waitMs?: number): Promise<{ release: () => void } | null> {
   const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
   if (!locks) return Promise.resolve({ release: () => {} });
   return new Promise((resolve, reject) => {
+    const signal = waitMs === undefined ? undefined : AbortSignal.timeout(waitMs);
+    const options: LockOptions = signal ? { signal } : { ifAvailable: true };
     locks
-      .request(name, { ifAvailable: true }, (lock) => {
+      .request(name, options, (lock) => {
         if (!lock) return resolve(null);
         return new Promise<void>((release) => resolve({ release: () => release() }));
       })
-      .catch(reject);
+      .catch((err: unknown) => (signal?.aborted ? resolve(null) : reject(err)));
   });
 }
 
