@@ -65,6 +65,27 @@ fn visible(i: u32, j: u32) -> bool {
 #endif
 }
 
+// visible() with the query's tree-mask words already in registers (trees have <= 64 nodes).
+fn visibleReg(i: u32, j: u32, mw: vec2<u32>) -> bool {
+#if MASK == tree
+  if (j < params.start) { return true; }
+  let t = j - params.start;
+  if (t >= params.nQ) { return false; }
+  return ((mw[t >> 5u] >> (t & 31u)) & 1u) == 1u;
+#else
+  return visible(i, j);
+#endif
+}
+
+fn maskWords(i: u32) -> vec2<u32> {
+#if MASK == tree
+  let w = i * params.maskWords;
+  return vec2<u32>(mask[w], select(0u, mask[w + 1u], params.maskWords > 1u));
+#else
+  return vec2<u32>(0u);
+#endif
+}
+
 // Keys [0, keyEnd) may be visible to queries [i0, i1].
 fn keyEnd(i1: u32) -> u32 {
 #if MASK == causal
@@ -100,6 +121,7 @@ fn flash(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) 
   for (var c = 0u; c < D4; c++) { qr[c] = q[qb + c] * params.scale; acc[c] = vec4<f32>(0.0); }
   var m = NEG;
   var l = 0.0;
+  let mw = maskWords(iq);
   // key range of this workgroup: all keys, or chunk ci of params.chunk keys (split over keys)
   let end = min(keyEnd(min(i0 + WG - 1u, params.nQ - 1u)), (ci + 1u) * params.chunk);
   for (var t0 = ci * params.chunk; t0 < end; t0 += BK) {
@@ -115,7 +137,7 @@ fn flash(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) 
     // online softmax one key at a time; acc is rescaled only when the running max grows
     for (var r = 0u; r < BK; r++) {
       let j = t0 + r;
-      if (j < end && visible(iq, j)) {
+      if (j < end && visibleReg(iq, j, mw)) {
         var d4 = vec4<f32>(0.0);
         // @unroll
         for (var c = 0u; c < D4; c++) { d4 += qr[c] * kt[r * D4 + c]; }

@@ -28,10 +28,10 @@ export const ATTN_SPLIT_MAX_Q = 4;
 /** Per (batch, head): query rows x key chunks the partials scratch holds (64 rows x 32 chunks). */
 export const ATTN_SPLIT_ROWS = 2048;
 
-/** Keys per chunk for `rows` independent (query block, head) rows over nKeys keys. */
-export function splitChunk(nKeys: number, rows: number): number {
+/** Keys per chunk for `rows` independent (query block, head) rows over nKeys keys (power of two >= min). */
+export function splitChunk(nKeys: number, rows: number, min = ATTN_MIN_CHUNK): number {
   const target = Math.max(1, Math.ceil(ATTN_SPLIT_TARGET_WG / rows));
-  let c = ATTN_MIN_CHUNK;
+  let c = min;
   while (c < ATTN_MAX_CHUNK && (c * target < nKeys || Math.ceil(nKeys / c) > ATTN_MAX_CHUNKS)) c *= 2;
   return c;
 }
@@ -221,7 +221,8 @@ export class Attention implements Op<AttentionArgs> {
     if (perQuery) {
       chunk = splitChunk(nKeys, nHeads * batch * nQ);
     } else if (mode !== 'full') {
-      chunk = splitChunk(nKeys, nHeads * batch * qBlocks);
+      // flash chunks may be as short as one K/V tile: few keys per thread, many workgroups
+      chunk = splitChunk(nKeys, nHeads * batch * qBlocks, 1024 / d);
       const maxChunks = Math.max(1, Math.floor(ATTN_SPLIT_ROWS / nQ));
       while (Math.ceil(nKeys / chunk) > maxChunks) chunk *= 2;
     }
