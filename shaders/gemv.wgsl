@@ -6,7 +6,8 @@
 // scale per group and row. x is staged in workgroup memory CHUNK groups at a time (for q4
 // permuted into even/odd element order to match q4_even_u/q4_odd_u, and the "- 8" of every
 // nibble folded into one "- 8 * sum(x)" per group); partial sums over lk are reduced at the end.
-// Each step issues the loads of U groups x R rows before any math (memory-level parallelism).
+// Each step issues the loads of U (1, 2 or 4) groups before any math: memory-level parallelism,
+// which is what bounds this kernel (bytes in flight), not ALU.
 // Requires K % 32 == 0 and x_off % 4 == 0.
 #include "common"
 #include "quant"
@@ -26,6 +27,31 @@ const ROWS_PER_WG = TN * R;
 
 var<workgroup> xs: array<vec4<f32>, CHUNK * 8>;
 var<workgroup> red: array<f32, TK * ROWS_PER_WG>;
+
+#if QBITS == 4
+// Σ (nibble - 8) * x over one group; x staged even/odd-permuted at xs[xb .. xb + 8].
+fn group_dot(wv: vec4<u32>, xb: u32) -> f32 {
+  let x0 = xs[xb];
+  let x1 = xs[xb + 1u];
+  let x2 = xs[xb + 2u];
+  let x3 = xs[xb + 3u];
+  let x4 = xs[xb + 4u];
+  let x5 = xs[xb + 5u];
+  let x6 = xs[xb + 6u];
+  let x7 = xs[xb + 7u];
+  let d = (dot(q4_even_u(wv.x), x0) + dot(q4_odd_u(wv.x), x1))
+        + (dot(q4_even_u(wv.y), x2) + dot(q4_odd_u(wv.y), x3))
+        + (dot(q4_even_u(wv.z), x4) + dot(q4_odd_u(wv.z), x5))
+        + (dot(q4_even_u(wv.w), x6) + dot(q4_odd_u(wv.w), x7));
+  return d - 8.0 * dot(((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7)), vec4<f32>(1.0));
+}
+#else
+// Σ q * x over one group (words wa = elements 0..15, wb = 16..31).
+fn group_dot(wa: vec4<u32>, wb: vec4<u32>, xb: u32) -> f32 {
+  return (dot(q8_4(wa.x), xs[xb]) + dot(q8_4(wa.y), xs[xb + 1u])) + (dot(q8_4(wa.z), xs[xb + 2u]) + dot(q8_4(wa.w), xs[xb + 3u]))
+       + (dot(q8_4(wb.x), xs[xb + 4u]) + dot(q8_4(wb.y), xs[xb + 5u])) + (dot(q8_4(wb.z), xs[xb + 6u]) + dot(q8_4(wb.w), xs[xb + 7u]));
+}
+#endif
 
 @compute @workgroup_size(WG_X)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
@@ -56,54 +82,70 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     }
     workgroupBarrier();
     for (var gl = lk; gl < cg; gl += TK * U) {
-      // Issue all U * R weight loads first (U groups per step, R rows each), then the math.
-      var wa: array<vec4<u32>, U * R>;
-#if QBITS == 8
-      var wb: array<vec4<u32>, U * R>;
+      // U groups per step, written out (no arrays) so all loads issue before the math.
+      let xb0 = gl * 8u;
+#if U >= 2
+      let ok1 = gl + TK < cg;
+      let xb1 = select(gl, gl + TK, ok1) * 8u;
 #endif
-      var sc: array<f32, U * R>;
-      for (var u = 0u; u < U; u++) {
-        let gu = gl + u * TK;
-        let g = c0 + min(gu, cg - 1u);
-        for (var r = 0u; r < R; r++) {
-          let idx = g * p.N + rows[r];
+#if U >= 4
+      let ok2 = gl + 2u * TK < cg;
+      let ok3 = gl + 3u * TK < cg;
+      let xb2 = select(gl, gl + 2u * TK, ok2) * 8u;
+      let xb3 = select(gl, gl + 3u * TK, ok3) * 8u;
+#endif
+      for (var r = 0u; r < R; r++) {
+        let i0 = (c0 + xb0 / 8u) * p.N + rows[r];
 #if QBITS == 4
-          wa[u * R + r] = qw[idx];
+        let w0 = qw[i0];
 #else
-          wa[u * R + r] = qw[2u * idx];
-          wb[u * R + r] = qw[2u * idx + 1u];
+        let w0 = qw[2u * i0];
+        let v0 = qw[2u * i0 + 1u];
 #endif
-          sc[u * R + r] = select(0.0, scales[idx], gu < cg);
-        }
-      }
-      for (var u = 0u; u < U; u++) {
-        let xb = min(gl + u * TK, cg - 1u) * 8u;
-        let x0 = xs[xb];
-        let x1 = xs[xb + 1u];
-        let x2 = xs[xb + 2u];
-        let x3 = xs[xb + 3u];
-        let x4 = xs[xb + 4u];
-        let x5 = xs[xb + 5u];
-        let x6 = xs[xb + 6u];
-        let x7 = xs[xb + 7u];
+        let s0 = scales[i0];
+#if U >= 2
+        let i1 = (c0 + xb1 / 8u) * p.N + rows[r];
 #if QBITS == 4
-        let xsum8 = 8.0 * dot(((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7)), vec4<f32>(1.0));
-#endif
-        for (var r = 0u; r < R; r++) {
-          let wv = wa[u * R + r];
-#if QBITS == 4
-          let d = (dot(q4_even_u(wv.x), x0) + dot(q4_odd_u(wv.x), x1))
-                + (dot(q4_even_u(wv.y), x2) + dot(q4_odd_u(wv.y), x3))
-                + (dot(q4_even_u(wv.z), x4) + dot(q4_odd_u(wv.z), x5))
-                + (dot(q4_even_u(wv.w), x6) + dot(q4_odd_u(wv.w), x7));
-          acc[r] += sc[u * R + r] * (d - xsum8);
+        let w1 = qw[i1];
 #else
-          let wv2 = wb[u * R + r];
-          let d = (dot(q8_4(wv.x), x0) + dot(q8_4(wv.y), x1)) + (dot(q8_4(wv.z), x2) + dot(q8_4(wv.w), x3))
-                + (dot(q8_4(wv2.x), x4) + dot(q8_4(wv2.y), x5)) + (dot(q8_4(wv2.z), x6) + dot(q8_4(wv2.w), x7));
-          acc[r] += sc[u * R + r] * d;
+        let w1 = qw[2u * i1];
+        let v1 = qw[2u * i1 + 1u];
 #endif
-        }
+        let s1 = select(0.0, scales[i1], ok1);
+#endif
+#if U >= 4
+        let i2 = (c0 + xb2 / 8u) * p.N + rows[r];
+        let i3 = (c0 + xb3 / 8u) * p.N + rows[r];
+#if QBITS == 4
+        let w2 = qw[i2];
+        let w3 = qw[i3];
+#else
+        let w2 = qw[2u * i2];
+        let v2 = qw[2u * i2 + 1u];
+        let w3 = qw[2u * i3];
+        let v3 = qw[2u * i3 + 1u];
+#endif
+        let s2 = select(0.0, scales[i2], ok2);
+        let s3 = select(0.0, scales[i3], ok3);
+#endif
+#if QBITS == 4
+        var a = s0 * group_dot(w0, xb0);
+#if U >= 2
+        a += s1 * group_dot(w1, xb1);
+#endif
+#if U >= 4
+        a += s2 * group_dot(w2, xb2) + s3 * group_dot(w3, xb3);
+#endif
+#else
+        var a = s0 * group_dot(w0, v0, xb0);
+#if U >= 2
+        a += s1 * group_dot(w1, v1, xb1);
+#endif
+#if U >= 4
+        a += s2 * group_dot(w2, v2, xb2) + s3 * group_dot(w3, v3, xb3);
+#endif
+#endif
+        acc[r] += a;
       }
     }
     workgroupBarrier();

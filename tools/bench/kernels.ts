@@ -67,6 +67,23 @@ async function timeIt(ctx: GpuContext, reps: number, record: (rec: Recorder, i: 
   return best;
 }
 
+const EMPTY_WGSL = `
+struct Params { a: u32, b: u32, c: u32, d: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> dst: array<u32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) { if (gid.x == p.a) { dst[0] = p.b; } }`;
+
+/** Cost of one tiny dependent dispatch in a long pass: the floor under every small kernel. */
+async function emptyDispatch(ctx: GpuContext): Promise<void> {
+  const dst = ctx.buffers.create(256, 'empty-dst');
+  const kernel = ctx.pipelines.get({ op: 'bench_empty', source: EMPTY_WGSL, workgroupSize: [64, 1, 1], bindings: ['rw'] });
+  const bg = createBindGroup(ctx, kernel, [dst]);
+  const params = new Uint32Array([1 << 30, 1, 0, 0]);
+  const s = await timeIt(ctx, small ? 10 : 1000, (rec) => rec.dispatch(kernel, bg, params, 1));
+  log({ bench: 'empty_dispatch', us: +(s * 1e6).toFixed(2) });
+}
+
 async function streamPeak(ctx: GpuContext): Promise<number> {
   const bytes = small ? 32 << 20 : 256 << 20;
   const src = ctx.buffers.create(bytes, 'stream-src');
@@ -111,15 +128,22 @@ async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number,
   const x = { buffer: ctx.buffers.upload(randomF32(k)), shape: [k], dtype: 'f32' as const };
   const y = createF32(ctx, [n]);
   const def = defaultGemvConfig(n, k);
+  const maxWg = ctx.caps.maxComputeInvocationsPerWorkgroup;
   const sweep: GemvConfig[] = small
     ? [def]
     : [
         def,
-        ...[1, 2, 4].flatMap((r) => [1, 2, 4].map((u) => ({ tn: 32, tk: 8, r, u, chunk: 64 }))),
-        ...[1, 2].flatMap((r) => [1, 2, 4].map((u) => ({ tn: 16, tk: 16, r, u, chunk: 64 }))),
-        ...[1, 2].map((r) => ({ tn: 64, tk: 4, r, u: 2, chunk: 64 })),
-        { tn: 32, tk: 8, r: 8, u: 1, chunk: 64 },
-      ];
+        ...[1, 2, 4].map((u) => ({ tn: 32, tk: 8, r: 1, u, chunk: 64 })),
+        ...[2, 4].map((u) => ({ tn: 32, tk: 8, r: 2, u, chunk: 64 })),
+        { tn: 32, tk: 8, r: 4, u: 1, chunk: 64 },
+        { tn: 32, tk: 8, r: 4, u: 2, chunk: 64 },
+        ...[2, 4].map((u) => ({ tn: 16, tk: 16, r: 1, u, chunk: 64 })),
+        ...[2, 4].map((u) => ({ tn: 16, tk: 16, r: 2, u, chunk: 64 })),
+        ...[1, 2, 4].map((u) => ({ tn: 32, tk: 16, r: 1, u, chunk: 64 })),
+        ...[2, 4].map((u) => ({ tn: 32, tk: 32, r: 1, u, chunk: 128 })),
+        { tn: 64, tk: 16, r: 1, u: 2, chunk: 64 },
+        { tn: 64, tk: 8, r: 1, u: 4, chunk: 64 },
+      ].filter((c) => c.tn * c.tk <= maxWg);
   const reps = Math.max(20, Math.min(2000, Math.ceil((small ? 2e7 : 4e9) / bytes)));
   let best = { gbs: 0, name: '' };
   const seen = new Set<string>();
@@ -166,10 +190,20 @@ async function benchGemm(ctx: GpuContext, dtype: 'f32' | QuantKind, m: number, n
   log({ bench: 'gemm', dtype, shape: `${m}x${n}x${k}`, ms: +(s * 1e3).toFixed(3), TFLOPs: +(flops / s / 1e12).toFixed(2) });
 }
 
+/** Run one benchmark case; a failure is logged and the rest go on. */
+async function guarded(what: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    log({ bench: 'error', what, message: (e as Error).message });
+  }
+}
+
 async function main(): Promise<void> {
   const ctx = await createGpuContext(await nodeGpu());
   const c = ctx.caps;
   log({ bench: 'device', date: new Date().toISOString(), vendor: c.vendor, architecture: c.architecture, description: c.description, shaderF16: c.shaderF16, subgroups: c.subgroups, packed4x8: c.packed4x8, maxBufferSize: c.maxBufferSize, maxStorageBufferBindingSize: c.maxStorageBufferBindingSize });
+  await emptyDispatch(ctx);
   const peak = await streamPeak(ctx);
   log({ bench: 'stream_peak', GBps: +peak.toFixed(0) });
   const gemvShapes: Array<[number, number]> = small
@@ -186,12 +220,17 @@ async function main(): Promise<void> {
         [1536, 576],
         [576, 1536],
       ];
-  for (const kind of ['q4', 'q8'] as const) for (const [n, k] of gemvShapes) await benchGemv(ctx, kind, n, k, peak);
+  for (const kind of ['q4', 'q8'] as const) for (const [n, k] of gemvShapes) await guarded(`gemv ${kind} ${n}x${k}`, () => benchGemv(ctx, kind, n, k, peak));
   const skinny: Array<[number, number, number]> = small ? [[16, 1536, 576]] : [[8, 4864, 896], [64, 4864, 896], [16, 1536, 576], [64, 1536, 576], [64, 11008, 4096]];
-  for (const [m, n, k] of skinny) await benchSkinny(ctx, 'q4', m, n, k, peak);
+  for (const [m, n, k] of skinny) await guarded(`skinny ${m}x${n}x${k}`, () => benchSkinny(ctx, 'q4', m, n, k, peak));
+  if (!small) {
+    for (const [m, n, k] of [[8, 4864, 896], [16, 4864, 896], [32, 4864, 896], [64, 4864, 896], [16, 1536, 576], [64, 1536, 576], [64, 11008, 4096]] as const) {
+      await guarded(`gemm q4 ${m}x${n}x${k}`, () => benchGemm(ctx, 'q4', m, n, k));
+    }
+  }
   const gemms: Array<[number, number, number]> = small ? [[128, 576, 576]] : [[1024, 3072, 768], [7168, 3072, 768], [1024, 4864, 896], [4096, 4096, 4096]];
-  for (const [m, n, k] of gemms) await benchGemm(ctx, 'f32', m, n, k);
-  if (!small) for (const [m, n, k] of [[1024, 4864, 896], [128, 1536, 576]] as const) for (const d of ['q4', 'q8'] as const) await benchGemm(ctx, d, m, n, k);
+  for (const [m, n, k] of gemms) await guarded(`gemm f32 ${m}x${n}x${k}`, () => benchGemm(ctx, 'f32', m, n, k));
+  if (!small) for (const [m, n, k] of [[1024, 4864, 896], [128, 1536, 576]] as const) for (const d of ['q4', 'q8'] as const) await guarded(`gemm ${d} ${m}x${n}x${k}`, () => benchGemm(ctx, d, m, n, k));
   if (jsonPath) writeFileSync(jsonPath, JSON.stringify(results, null, 1));
   ctx.destroy();
 }

@@ -71,13 +71,16 @@ describe.each(['q4', 'q8'] as const)('gemv %s', (dtype) => {
 
   it('crosses x chunks, several rows per thread, bias and offsets', async () => {
     const config = { tn: 32, tk: 8, r: 4, chunk: 3, u: 2 };
+    const config4 = { tn: 8, tk: 32, r: 1, chunk: 7, u: 4 };
+    const r4 = await runGemv(dtype, 45, 1024, { bias: true, xOff: 32, yOff: 3, config: config4 });
+    expect(maxScaledError(r4.got, r4.want, r4.abs)).toBeLessThan(TOL);
     const { got, want, abs } = await runGemv(dtype, 300, 352, { bias: true, xOff: 64, yOff: 3, config });
     expect(maxScaledError(got, want, abs)).toBeLessThan(TOL);
   });
 
   it('matches with and without the packed4x8 unpack builtins', async () => {
     for (const packed4x8 of [false, true]) {
-      const { got, want, abs } = await runGemv(dtype, 64, 128, { config: { tn: 16, tk: 16, r: 2, chunk: 5, u: 2, packed4x8 } });
+      const { got, want, abs } = await runGemv(dtype, 64, 128, { config: { tn: 16, tk: 16, r: 2, chunk: 5, u: 4, packed4x8 } });
       expect(maxScaledError(got, want, abs)).toBeLessThan(TOL);
     }
   });

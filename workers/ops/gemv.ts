@@ -16,7 +16,7 @@ export interface GemvConfig {
   r: number;
   /** Groups of x staged in workgroup memory at a time. */
   chunk: number;
-  /** Groups each thread loads per step (default 1). */
+  /** Groups each thread loads per step: 1, 2 or 4 (default 1). */
   u?: number;
   /** Force the unpack4xU8/unpack4xI8 path on or off (default: the adapter's capability). */
   packed4x8?: boolean;
@@ -24,6 +24,7 @@ export interface GemvConfig {
 
 export const GEMV_F32_WG = 256;
 export const GEMV_F32_ROWS = 4;
+/** Threads per quantized-GEMV workgroup when the adapter allows no more than WebGPU's default. */
 export const GEMV_Q_WG = 256;
 
 /**
@@ -97,12 +98,16 @@ export class Gemv implements Op<GemvArgs | void> {
     } else {
       this.vec4 = true;
       const cfg = init.config ?? defaultGemvConfig(n, k);
-      if (cfg.tn * cfg.tk !== GEMV_Q_WG) throw new OpShapeError(`gemv: config ${cfg.tn}x${cfg.tk} must have ${GEMV_Q_WG} threads`);
+      const wg = cfg.tn * cfg.tk;
+      if (![1, 2, 4].includes(cfg.u ?? 1)) throw new OpShapeError(`gemv: u = ${cfg.u} must be 1, 2 or 4`);
+      if (wg > ctx.caps.maxComputeInvocationsPerWorkgroup || wg < 32 || (wg & (wg - 1)) !== 0) {
+        throw new OpShapeError(`gemv: config ${cfg.tn}x${cfg.tk} needs a power-of-two workgroup of 32..${ctx.caps.maxComputeInvocationsPerWorkgroup} threads`);
+      }
       this.name = `gemv_${w.dtype}`;
       this.kernel = ctx.pipelines.get({
         op: 'gemv_q',
         source: gemvQSrc,
-        workgroupSize: [GEMV_Q_WG, 1, 1],
+        workgroupSize: [wg, 1, 1],
         defines: { QBITS: w.dtype === 'q4' ? 4 : 8, TN: cfg.tn, TK: cfg.tk, R: cfg.r, U: cfg.u ?? 1, CHUNK: cfg.chunk, HAS_BIAS: !!bias, ...(cfg.packed4x8 === undefined ? {} : { PACKED4X8: cfg.packed4x8 }) },
         bindings: bias ? ['read', 'read', 'read', 'rw', 'read'] : ['read', 'read', 'read', 'rw'],
       });
