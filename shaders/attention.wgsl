@@ -1,5 +1,5 @@
 // Attention family: one source, typed variants (workers/ops/attention.ts builds the key).
-//   entry `flash`     tiled prefill / vision / tree: one thread per query, 64 queries per workgroup,
+//   entry `flash`     tiled prefill / vision / tree: KSPLIT threads per query, 64 queries per workgroup,
 //                     K/V tiles in workgroup memory, online softmax. grid (nChunks, nHeads, B * ceil(nQ/64)):
 //                     with nChunks > 1 each workgroup takes params.chunk keys and writes partials
 //                     for `combine` (short query blocks over a long cache: tree verification).
@@ -10,7 +10,8 @@
 //   entry `keyscores` HiRED: attention each key receives, summed over queries per head, from the
 //                     row max/sum `flash` saved (STATS): never materializes T x T. grid (ceil(nKeys/64), nHeads, B)
 //   entry `keysum`    mean of those over heads and queries -> f32 [B, nKeys]. grid (ceil(nKeys/64), B)
-// Defines: HEAD_DIM (multiple of 4), MASK (causal | tree | full), STATS (flash saves m, l).
+// Defines: HEAD_DIM (multiple of 4), MASK (causal | tree | full), STATS (flash saves m, l),
+// KSPLIT (flash lanes per query: 1, or 4 with 256 threads; partial slots = chunks x KSPLIT).
 // A one-line `for (var c = 0u; c < D4; c++) { ... }` after a `// @unroll` line is unrolled by
 // attention.ts (unrollLoops) so per-thread vec4 arrays are indexed by constants (registers).
 // Layouts (elements; all offsets/strides multiples of 4): q[qOff + b*qSB + t*qST + h*HEAD_DIM + c],
@@ -19,6 +20,10 @@
 // full j < nKeys. A row that sees no key outputs zeros.
 
 const WG: u32 = WG_X;
+// flash: queries per workgroup; KS threads ("lanes") per query split each K/V tile's keys and
+// write separate partials (KS > 1 only with the combine pass). Other entries run with KS = 1.
+const KS: u32 = KSPLIT;
+const QB: u32 = WG / KS;
 const D4: u32 = HEAD_DIM / 4u;
 // keys per flash tile: the K and V tiles take 4 KiB each
 const BK: u32 = 1024u / HEAD_DIM;
@@ -105,13 +110,14 @@ var<workgroup> vt: array<vec4<f32>, BK * D4>;
 
 @compute @workgroup_size(WG)
 fn flash(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let nQB = (params.nQ + WG - 1u) / WG;
+  let nQB = (params.nQ + QB - 1u) / QB;
   let b = wg.z / nQB;
   let h = wg.y;
   let ci = wg.x;
   let kvh = h / (params.nHeads / params.nKv);
-  let i0 = (wg.z % nQB) * WG;
-  let i = i0 + lid;
+  let i0 = (wg.z % nQB) * QB;
+  let lane = lid / QB;
+  let i = i0 + lid % QB;
   let live = i < params.nQ;
   let iq = min(i, params.nQ - 1u);
   var qr: array<vec4<f32>, D4>;
@@ -123,7 +129,7 @@ fn flash(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) 
   var l = 0.0;
   let mw = maskWords(iq);
   // key range of this workgroup: all keys, or chunk ci of params.chunk keys (split over keys)
-  let end = min(keyEnd(min(i0 + WG - 1u, params.nQ - 1u)), (ci + 1u) * params.chunk);
+  let end = min(keyEnd(min(i0 + QB - 1u, params.nQ - 1u)), (ci + 1u) * params.chunk);
   for (var t0 = ci * params.chunk; t0 < end; t0 += BK) {
     workgroupBarrier();
     for (var e = lid; e < BK * D4; e += WG) {
@@ -135,7 +141,7 @@ fn flash(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) 
     }
     workgroupBarrier();
     // online softmax one key at a time; acc is rescaled only when the running max grows
-    for (var r = 0u; r < BK; r++) {
+    for (var r = lane; r < BK; r += KS) {
       let j = t0 + r;
       if (j < end && visibleReg(iq, j, mw)) {
         var d4 = vec4<f32>(0.0);
@@ -166,7 +172,7 @@ fn flash(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) 
 #endif
   } else if (live) {
     // partial (unnormalized) result of this key chunk, merged by `combine`
-    let slot = ((b * params.nQ + i) * params.nHeads + h) * params.nChunks + ci;
+    let slot = ((b * params.nQ + i) * params.nHeads + h) * params.nChunks + ci * KS + lane;
     // @unroll
     for (var c = 0u; c < D4; c++) { let pb = (slot * D4 + c) * 4u; part[pb] = acc[c].x; part[pb + 1u] = acc[c].y; part[pb + 2u] = acc[c].z; part[pb + 3u] = acc[c].w; }
     stats[slot] = vec2<f32>(m, l);

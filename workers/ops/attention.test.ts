@@ -29,6 +29,7 @@ interface CacheCase {
   start?: number;
   committed?: number;
   parents?: number[];
+  forceLanes?: boolean;
 }
 
 /** Q [nQ, nHeads*d] contiguous, K/V in cache layout [nKv, keyCap, d]. */
@@ -54,6 +55,7 @@ async function runCache(c: CacheCase, seed: number) {
     maxQ: nQ,
     maxKeys: keyCap,
     mask: treeMask ? uploadU32(ctx, treeMask, [treeMask.length]) : undefined,
+    forceLanes: c.forceLanes,
   });
   const rec = new Recorder(ctx);
   op.record(rec, { nQ, start: c.start, committed: c.committed });
@@ -64,6 +66,8 @@ async function runCache(c: CacheCase, seed: number) {
 describe('attention over the KV cache', () => {
   it.each<[string, CacheCase]>([
     ['prefill flash, GQA, d=32, odd length past one block', { mode: 'causal', nQ: 70, nHeads: 4, nKv: 2, d: 32, keyCap: 80, start: 3 }],
+    ['prefill flash with 4 lanes per query', { mode: 'causal', nQ: 70, nHeads: 2, nKv: 1, d: 32, keyCap: 80, start: 5, forceLanes: true }],
+    ['tree with 4 lanes per query', { mode: 'tree', nQ: 7, nHeads: 2, nKv: 1, d: 64, keyCap: 140, committed: 130, parents: [-1, 0, 0, 1, 1, 2, 5], forceLanes: true }],
     ['prefill flash, d=64, from 0', { mode: 'causal', nQ: 33, nHeads: 3, nKv: 1, d: 64, keyCap: 40, start: 0 }],
     ['prefill flash, d=128', { mode: 'causal', nQ: 9, nHeads: 2, nKv: 2, d: 128, keyCap: 20, start: 7 }],
     ['decode split-K, 2 chunks + combine', { mode: 'causal', nQ: 1, nHeads: 3, nKv: 1, d: 64, keyCap: 320, start: 300 }],

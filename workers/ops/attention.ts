@@ -25,8 +25,12 @@ export const ATTN_MAX_CHUNKS = 32;
 export const ATTN_SPLIT_TARGET_WG = 256;
 /** Causal calls with at most this many queries use the per-query split kernel (decode). */
 export const ATTN_SPLIT_MAX_Q = 4;
-/** Per (batch, head): query rows x key chunks the partials scratch holds (64 rows x 32 chunks). */
-export const ATTN_SPLIT_ROWS = 2048;
+/** Per (batch, head): query rows x partial slots the partials scratch holds. */
+export const ATTN_SPLIT_ROWS = 8192;
+/** Flash lanes per query (threads splitting each K/V tile's keys) when partials are combined. */
+export const ATTN_FLASH_LANES = 4;
+/** Flash uses lanes only when a workgroup's key chunk is at least this long. */
+export const ATTN_LANES_MIN_CHUNK = 256;
 
 /** Keys per chunk for `rows` independent (query block, head) rows over nKeys keys (power of two >= min). */
 export function splitChunk(nKeys: number, rows: number, min = ATTN_MIN_CHUNK): number {
@@ -113,6 +117,8 @@ export interface AttentionInit {
   /** full: f32 [maxBatch, maxKeys], receives HiRED per-key scores each call. */
   keyScores?: GpuTensor;
   scale?: number;
+  /** Tests: use 4 flash lanes whenever flash splits over keys (normally only for long chunks). */
+  forceLanes?: boolean;
 }
 
 export interface AttentionArgs {
@@ -135,6 +141,7 @@ interface Variant {
 export class Attention implements Op<AttentionArgs> {
   readonly name: string;
   private readonly flash?: Variant;
+  private readonly flashLanes?: Variant;
   private readonly split?: Variant;
   private readonly combine?: Variant;
   private readonly scores?: Variant;
@@ -175,18 +182,19 @@ export class Attention implements Op<AttentionArgs> {
     // keyscores: per-head sums [maxBatch, nHeads, maxKeys]
     const aux: BufferBinding = sharedScratch(ctx, 'attn.aux', (init.keyScores ? maxBatch * nHeads * maxKeys : 4) * 4);
     const base: BufferBinding[] = [bindTensor(q.t), bindTensor(k.t), bindTensor(v.t), bindTensor(out), maskB, stats];
-    const make = (entryPoint: string, stat: boolean, last: BufferBinding): Variant => {
+    const make = (entryPoint: string, stat: boolean, last: BufferBinding, lanes = 1): Variant => {
       const kernel = ctx.pipelines.get({
         op: 'attention',
         source: unrollLoops(attnSrc, { D4: d / 4 }),
         entryPoint,
-        workgroupSize: [ATTN_WG, 1, 1],
-        defines: { HEAD_DIM: `${d}u`, MASK: mode, STATS: stat },
+        workgroupSize: [ATTN_WG * lanes, 1, 1],
+        defines: { HEAD_DIM: `${d}u`, MASK: mode, STATS: stat, KSPLIT: `${lanes}u` },
         bindings: ['read', 'read', 'read', 'rw', 'read', 'rw', 'rw', 'rw'],
       });
       return { kernel, group: createBindGroup(ctx, kernel, [...base, last, aux], `${this.name}.${entryPoint}`) };
     };
     if (useFlash) this.flash = make('flash', !!init.keyScores, part);
+    if (useFlash && splits) this.flashLanes = make('flash', false, part, ATTN_FLASH_LANES);
     if (mode === 'causal') this.split = make('split', false, part);
     if (splits) this.combine = make('combine', false, part);
     if (init.keyScores) {
@@ -213,20 +221,30 @@ export class Attention implements Op<AttentionArgs> {
       nKeys = args.nKeys ?? nQ;
     }
     if (nKeys > maxKeys) throw new OpShapeError(`${this.name}: ${nKeys} keys exceed the ${maxKeys} the op was sized for`);
-    // kernel: per-query split over keys (decode); flash split over keys (tree, prefill chunks:
-    // balances the causal triangle and fills the GPU), within the partials budget; plain flash (full)
+    // kernel: per-query split over keys (decode); flash with 4 lanes per query and a split over
+    // keys (tree, prefill chunks: fills the GPU, balances the causal triangle), within the
+    // partials budget; plain flash (full attention, or very long query blocks)
     const perQuery = mode === 'causal' && nQ <= ATTN_SPLIT_MAX_Q;
     const qBlocks = Math.ceil(nQ / ATTN_WG);
     let chunk = Math.max(nKeys, 1);
+    let lanes = 1;
     if (perQuery) {
       chunk = splitChunk(nKeys, nHeads * batch * nQ);
-    } else if (mode !== 'full') {
-      // flash chunks may be as short as one K/V tile: few keys per thread, many workgroups
+    } else if (mode !== 'full' && nQ <= ATTN_SPLIT_ROWS) {
       chunk = splitChunk(nKeys, nHeads * batch * qBlocks, 1024 / d);
-      const maxChunks = Math.max(1, Math.floor(ATTN_SPLIT_ROWS / nQ));
-      while (Math.ceil(nKeys / chunk) > maxChunks) chunk *= 2;
+      const fit = (l: number) => {
+        const maxChunks = Math.max(1, Math.floor(ATTN_SPLIT_ROWS / (nQ * l)));
+        while (Math.ceil(nKeys / chunk) > maxChunks) chunk *= 2;
+      };
+      fit(1);
+      // long chunks (big prefill blocks): 4 lanes per query shorten each thread's key chain;
+      // short ones (tree, decode-sized blocks) gain nothing and would pay for 4x the partials
+      if ((chunk >= ATTN_LANES_MIN_CHUNK || this.init.forceLanes) && nQ * ATTN_FLASH_LANES <= ATTN_SPLIT_ROWS) {
+        lanes = ATTN_FLASH_LANES;
+        fit(lanes);
+      }
     }
-    const nChunks = Math.ceil(nKeys / chunk);
+    const nChunks = Math.ceil(nKeys / chunk) * lanes;
     const u = [
       nQ, nHeads, nKv, nKeys,
       q.offset ?? 0, q.strideB ?? nQ * q.strideT, q.strideT, start,
@@ -238,6 +256,8 @@ export class Attention implements Op<AttentionArgs> {
     const params = packParams(u, [this.scale]);
     if (perQuery) {
       rec.dispatch(this.split!.kernel, this.split!.group, params, nChunks, nHeads, batch * nQ);
+    } else if (lanes > 1) {
+      rec.dispatch(this.flashLanes!.kernel, this.flashLanes!.group, params, nChunks / lanes, nHeads, batch * qBlocks);
     } else {
       rec.dispatch(this.flash!.kernel, this.flash!.group, params, nChunks, nHeads, batch * qBlocks);
     }
