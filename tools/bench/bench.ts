@@ -31,6 +31,8 @@ const quants = arg('quants', 'q4,q8').split(',') as Array<'q4' | 'q8'>;
 const decodeTokens = Number(arg('decode', small ? '8' : '128'));
 const prefillLens = arg('prefill', small ? '16,64' : '128,1024').split(',').map(Number);
 const jsonPath = arg('json', '');
+/** Only measure the CPU cost of recording a decode pass (works on any adapter, even SwiftShader at full size). */
+const recordOnly = argv.includes('--record-only');
 
 const rows: Record<string, unknown>[] = [];
 function report(row: Record<string, unknown>): void {
@@ -63,6 +65,16 @@ async function timeDecode(m: LlamaModel, n: number): Promise<number> {
   const t0 = performance.now();
   for (let i = 0; i < n; i++) tok = (await m.step([tok], greedy))!;
   return (n * 1000) / (performance.now() - t0);
+}
+
+/** CPU time to record one decode pass (JS + WebGPU encoding calls), without submitting it. */
+function recordCost(m: LlamaModel): { recordUsPerDecode: number; dispatches: number } {
+  const reps = 50;
+  m.dispatchCount(1);
+  const t0 = performance.now();
+  let d = 0;
+  for (let i = 0; i < reps; i++) d = m.dispatchCount(1);
+  return { recordUsPerDecode: +(((performance.now() - t0) * 1000) / reps).toFixed(1), dispatches: d };
 }
 
 /** GEMV GB/s of one matrix class, cycling through every layer's copy (reps passes). */
@@ -107,6 +119,12 @@ async function main(): Promise<void> {
         const m = await LlamaModel.load(ctx, store, name, () => {}, new AbortController().signal, { capacity: Math.max(2048, maxChunk + decodeTokens + 160), maxChunk });
         await ctx.device.queue.onSubmittedWorkDone();
         const loadMs = performance.now() - t1;
+        const rec = recordCost(m);
+        report({ kind: 'record', model: name, quant: q, ...rec });
+        if (recordOnly) {
+          m.destroy();
+          continue;
+        }
         const prefill: Record<string, number> = {};
         for (const n of prefillLens) prefill[`prefill${n}TokS`] = +(await timePrefill(m, n)).toFixed(1);
         const decode = await timeDecode(m, decodeTokens);

@@ -13,7 +13,8 @@ async function main(): Promise<void> {
   const quants = (qi >= 0 ? argv[qi + 1] : 'f32,q8,q4').split(',') as Array<'f32' | 'q8' | 'q4'>;
   const ji = argv.indexOf('--json');
   const jsonPath = ji >= 0 ? argv[ji + 1] : null;
-  const dirs = argv.filter((a, i) => !a.startsWith('--') && i !== qi + 1 && i !== ji + 1);
+  const optionValues = new Set([qi, ji].filter((i) => i >= 0).map((i) => i + 1));
+  const dirs = argv.filter((a, i) => !a.startsWith('--') && !optionValues.has(i));
   const ctx = await createGpuContext(await nodeGpu());
   console.log(JSON.stringify({ adapter: ctx.caps.description || ctx.caps.architecture, vendor: ctx.caps.vendor }));
   const out: ParityReport[] = [];

@@ -10,6 +10,9 @@ import type { CausalLM, SelectOptions } from './types';
 
 export type FinishReason = 'stop' | 'length' | 'abort';
 
+/** Chained decode passes in flight at once (pipelined path). */
+export const PIPELINE_DEPTH = 2;
+
 export interface TokenOutcome {
   finishReason: FinishReason;
   /** Generated ids (including the EOS id when it ended generation). */
@@ -60,16 +63,53 @@ export async function* generateTokens(lm: CausalLM, promptIds: readonly number[]
   timer.prefillDone(promptIds.length - reuse);
   if (next === null) throw new Error('generateTokens: prefill produced no token');
 
-  for (;;) {
-    tokens.push(next);
-    history.add(next);
-    yield next;
-    if (opts.eosIds.has(next)) return done('stop');
-    if (tokens.length >= maxNew) return done('length');
-    if (opts.signal.aborted) return done('abort');
-    const picked: number | null = await lm.step([next], selectOpts());
-    if (picked === null) throw new Error('generateTokens: decode step produced no token');
-    timer.step(1);
-    next = picked;
+  const chained = lm.submitChained && opts.sampling.repetitionPenalty === 1 ? lm.submitChained.bind(lm) : null;
+  if (!chained) {
+    for (;;) {
+      tokens.push(next);
+      history.add(next);
+      yield next;
+      if (opts.eosIds.has(next)) return done('stop');
+      if (tokens.length >= maxNew) return done('length');
+      if (opts.signal.aborted) return done('abort');
+      const picked: number | null = await lm.step([next], selectOpts());
+      if (picked === null) throw new Error('generateTokens: decode step produced no token');
+      timer.step(1);
+      next = picked;
+    }
+  }
+
+  // Pipelined: up to DEPTH passes in flight; each takes the previous pass's token on the GPU, so
+  // the CPU records pass n+1 while the GPU runs pass n. A pass submitted past the end (EOS,
+  // abort) only costs GPU time: its input's KV entry is valid, its output is dropped.
+  const inflight: Promise<number>[] = [];
+  let input: number | undefined = next;
+  let reason: FinishReason | null = null;
+  tokens.push(next);
+  yield next;
+  if (opts.eosIds.has(next)) return done('stop');
+  if (tokens.length >= maxNew) return done('length');
+  try {
+    for (;;) {
+      while (reason === null && inflight.length < PIPELINE_DEPTH && tokens.length + inflight.length < maxNew && !opts.signal.aborted) {
+        inflight.push(chained(selector.selection(), input));
+        input = undefined;
+      }
+      const p = inflight.shift();
+      if (p === undefined) return done(reason ?? (opts.signal.aborted ? 'abort' : 'length'));
+      const t = await p;
+      lm.kv.resolvePending(t); // the input of the next pass, if one was submitted
+      if (reason !== null) continue; // draining after the end
+      timer.step(1);
+      tokens.push(t);
+      yield t;
+      if (opts.eosIds.has(t)) reason = 'stop';
+      else if (tokens.length >= maxNew) reason = 'length';
+      else if (opts.signal.aborted) reason = 'abort';
+    }
+  } finally {
+    // The consumer may stop early (stop string): wait for passes still in flight so their
+    // readback buffers are released and the cache bookkeeping stays complete.
+    for (const p of inflight.splice(0)) lm.kv.resolvePending(await p.catch(() => -1));
   }
 }

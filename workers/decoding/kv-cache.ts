@@ -36,6 +36,9 @@ export function fitCapacity(wanted: number, numKvHeads: number, headDim: number,
   return Math.max(1, Math.min(wanted, Math.floor(maxBindingBytes / perSlot)));
 }
 
+/** Placeholder id of an entry written by a chained pass whose input id is not read back yet. */
+const PENDING = -1;
+
 export class KvCache {
   /** Per-layer K and V tensors (workers/ops/kv-cache-ops.ts layout). */
   readonly layers: KvLayer[];
@@ -107,6 +110,21 @@ export class KvCache {
   commit(ids: readonly number[]): void {
     if (this.ids.length + ids.length > this.capacity) throw new RangeError('KvCache.commit past capacity');
     for (const id of ids) this.ids.push(id);
+  }
+
+  /**
+   * Commit one entry whose id is not known on the CPU yet: a chained decode pass takes as input
+   * the token the previous pass picked, straight from the GPU. resolvePending() fills it in.
+   */
+  commitPending(): void {
+    if (this.ids.length + 1 > this.capacity) throw new RangeError('KvCache.commitPending past capacity');
+    this.ids.push(PENDING);
+  }
+
+  /** Sets the oldest pending entry's id (no-op when none is pending). */
+  resolvePending(id: number): void {
+    const i = this.ids.indexOf(PENDING);
+    if (i >= 0) this.ids[i] = id;
   }
 
   /**

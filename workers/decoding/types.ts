@@ -28,6 +28,14 @@ export interface CausalLM {
    * and submits the pass, reads nothing back and returns null.
    */
   step(ids: readonly number[], select: SelectOptions | null): Promise<number | null>;
+  /**
+   * Optional pipelined decode: records and submits a one-token pass whose input is the token the
+   * previous pass selected (kept on the GPU; `input` when the CPU already knows it), commits it
+   * (pending until resolved, see KvCache.commitPending) and returns a promise of the token this
+   * pass selects. Several chained passes can be in flight, so the CPU records the next pass
+   * while the GPU runs the current one. No repetition penalty here (the history would lag).
+   */
+  submitChained?(select: TokenSelection, input?: number): Promise<number>;
   /** Like step(), but reads back f32 logits of the last row ([V]) or of all rows ([T, V]). */
   stepLogits(ids: readonly number[], rows: 'last' | 'all'): Promise<Float32Array>;
 }

@@ -4,7 +4,7 @@
 import type { GpuContext } from '../../gpu/context';
 import { Recorder } from '../../gpu/recorder';
 import { KvCache, fitCapacity } from '../../decoding/kv-cache';
-import type { CausalLM, SelectOptions } from '../../decoding/types';
+import type { CausalLM, SelectOptions, TokenSelection } from '../../decoding/types';
 import { createArgmax, type Argmax } from '../../ops/argmax';
 import { createSampler, type Sampler } from '../../ops/sample';
 import type { Matmul } from '../../ops/matmul';
@@ -36,7 +36,9 @@ export class LlamaModel implements CausalLM {
   private readonly sampler: Sampler;
   private readonly tokenOut: GpuTensor; // u32 [1]
   private readonly history: GpuTensor; // u32 [maxHistory]
-  private readonly staging: GPUBuffer; // MAP_READ copy of tokenOut
+  /** MAP_READ copies of tokenOut, a ring so chained passes can be in flight. */
+  private readonly staging: GPUBuffer[];
+  private stagingNext = 0;
   private readonly idsScratch: Uint32Array<ArrayBuffer>;
   private readonly posScratch: Uint32Array<ArrayBuffer>;
   private destroyed = false;
@@ -75,7 +77,7 @@ export class LlamaModel implements CausalLM {
     this.history = createU32(ctx, [opts.maxHistory ?? 4096], 'token.history');
     this.argmax = createArgmax(ctx, { logits: this.acts.logits, out: this.tokenOut, vocab: s.vocab });
     this.sampler = createSampler(ctx, { logits: this.acts.logits, history: this.history, out: this.tokenOut, vocab: s.vocab });
-    this.staging = ctx.device.createBuffer({ size: 16, usage: MAP_READ | COPY_DST, label: 'token.staging' });
+    this.staging = [0, 1, 2, 3].map((i) => ctx.device.createBuffer({ size: 16, usage: MAP_READ | COPY_DST, label: `token.staging${i}` }));
     this.idsScratch = new Uint32Array(this.maxChunk);
     this.posScratch = new Uint32Array(this.maxChunk);
   }
@@ -86,8 +88,7 @@ export class LlamaModel implements CausalLM {
 
   /** Uploads ids/positions, records the forward pass; returns the recorder (not yet submitted). */
   private record(ids: readonly number[], pass?: (rec: Recorder, T: number, firstSlot: number) => void): Recorder {
-    if (this.destroyed) throw new GpuDeviceLostError('The model was unloaded; load it again.');
-    if (this.ctx.isLost()) throw new GpuDeviceLostError('The GPU device was lost. Reload the model to continue.');
+    this.assertUsable();
     const T = ids.length;
     if (T < 1 || T > this.maxChunk) throw new RangeError(`forward of ${T} tokens (1..${this.maxChunk})`);
     for (const id of ids) {
@@ -122,13 +123,52 @@ export class LlamaModel implements CausalLM {
       rec.discard();
       throw err;
     }
-    rec.copy(this.tokenOut.buffer, 0, this.staging, 0, 4);
-    rec.submit();
+    const read = this.finishWithToken(rec);
     this.kv.commit(ids);
-    await this.staging.mapAsync(MAP_READ);
-    const id = new Uint32Array(this.staging.getMappedRange(0, 4))[0];
-    this.staging.unmap();
-    return id;
+    return read;
+  }
+
+  /** Ends a pass that selected a token: feed it to the next pass on the GPU, read it back. */
+  private finishWithToken(rec: Recorder): Promise<number> {
+    const staging = this.staging[this.stagingNext];
+    this.stagingNext = (this.stagingNext + 1) % this.staging.length;
+    rec.copy(this.tokenOut.buffer, 0, this.acts.ids.buffer, 0, 4); // next chained pass's input
+    rec.copy(this.tokenOut.buffer, 0, staging, 0, 4);
+    rec.submit();
+    return (async () => {
+      await staging.mapAsync(MAP_READ);
+      const id = new Uint32Array(staging.getMappedRange(0, 4))[0];
+      staging.unmap();
+      return id;
+    })();
+  }
+
+  submitChained(select: TokenSelection, input?: number): Promise<number> {
+    this.assertUsable();
+    const firstSlot = this.kv.reserve(1);
+    if (input !== undefined) {
+      this.idsScratch[0] = input;
+      this.ctx.buffers.write(this.acts.ids.buffer, this.idsScratch.subarray(0, 1));
+    }
+    this.posScratch[0] = firstSlot;
+    this.ctx.buffers.write(this.acts.positions.buffer, this.posScratch.subarray(0, 1));
+    const rec = new Recorder(this.ctx, 'decode');
+    try {
+      this.fwd.record(rec, 1, firstSlot);
+      this.recordSelect(rec, { select, penalty: 1, history: [] });
+    } catch (err) {
+      rec.discard();
+      throw err;
+    }
+    const read = this.finishWithToken(rec);
+    if (input !== undefined) this.kv.commit([input]);
+    else this.kv.commitPending();
+    return read;
+  }
+
+  private assertUsable(): void {
+    if (this.destroyed) throw new GpuDeviceLostError('The model was unloaded; load it again.');
+    if (this.ctx.isLost()) throw new GpuDeviceLostError('The GPU device was lost. Reload the model to continue.');
   }
 
   private recordSelect(rec: Recorder, o: SelectOptions): void {
@@ -186,7 +226,7 @@ export class LlamaModel implements CausalLM {
     this.destroyed = true;
     this.kv.destroy();
     for (const b of this.weights.buffers) b.destroy();
-    this.staging.destroy();
+    for (const b of this.staging) b.destroy();
   }
 }
 
