@@ -242,7 +242,8 @@ class ChatState {
   async openShared(title: string | undefined, text: string | undefined, files: { name: string; blob: Blob }[]): Promise<void> {
     await this.flushDraft();
     const conv = await this.guard(() => this.create(cleanTitle(title ?? '') ?? 'Shared photo'));
-    composer.restore(conv === FAILED ? null : conv.id, { text: text ?? '', images: [] });
+    // The shared text is the question to ask; a shared title alone stands in for it.
+    composer.restore(conv === FAILED ? null : conv.id, { text: text?.trim() || title?.trim() || '', images: [] });
     await composer.addFiles(files);
   }
 
