@@ -4,8 +4,8 @@
 // row0 + ln + r * TN (r < R) and groups g = lk, lk + TK, ...: a warp's 32 threads read 32
 // consecutive 16-byte blocks of one group (coalesced), one vec4<u32> (q4) or two (q8) and one
 // scale per group and row. x is staged in workgroup memory CHUNK groups at a time (for q4
-// permuted into even/odd element order to match q4_even_u/q4_odd_u, and the "- 8" of every
-// nibble folded into one "- 8 * sum(x)" per group); partial sums over lk are reduced at the end.
+// permuted into even/odd element order to match q4_even/q4_odd); partial sums over lk are
+// reduced at the end.
 // Each step issues the loads of U (1, 2 or 4) groups before any math: memory-level parallelism,
 // which is what bounds this kernel (bytes in flight), not ALU.
 // Requires K % 32 == 0 and x_off % 4 == 0.
@@ -31,19 +31,10 @@ var<workgroup> red: array<f32, TK * ROWS_PER_WG>;
 #if QBITS == 4
 // Σ (nibble - 8) * x over one group; x staged even/odd-permuted at xs[xb .. xb + 8].
 fn group_dot(wv: vec4<u32>, xb: u32) -> f32 {
-  let x0 = xs[xb];
-  let x1 = xs[xb + 1u];
-  let x2 = xs[xb + 2u];
-  let x3 = xs[xb + 3u];
-  let x4 = xs[xb + 4u];
-  let x5 = xs[xb + 5u];
-  let x6 = xs[xb + 6u];
-  let x7 = xs[xb + 7u];
-  let d = (dot(q4_even_u(wv.x), x0) + dot(q4_odd_u(wv.x), x1))
-        + (dot(q4_even_u(wv.y), x2) + dot(q4_odd_u(wv.y), x3))
-        + (dot(q4_even_u(wv.z), x4) + dot(q4_odd_u(wv.z), x5))
-        + (dot(q4_even_u(wv.w), x6) + dot(q4_odd_u(wv.w), x7));
-  return d - 8.0 * dot(((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7)), vec4<f32>(1.0));
+  return (dot(q4_even(wv.x), xs[xb]) + dot(q4_odd(wv.x), xs[xb + 1u]))
+       + (dot(q4_even(wv.y), xs[xb + 2u]) + dot(q4_odd(wv.y), xs[xb + 3u]))
+       + (dot(q4_even(wv.z), xs[xb + 4u]) + dot(q4_odd(wv.z), xs[xb + 5u]))
+       + (dot(q4_even(wv.w), xs[xb + 6u]) + dot(q4_odd(wv.w), xs[xb + 7u]));
 }
 #else
 // Σ q * x over one group (words wa = elements 0..15, wb = 16..31).

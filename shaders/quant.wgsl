@@ -3,40 +3,55 @@
 //   q4: one vec4<u32> per group; word j holds elements 8j..8j+7, element 8j+b in bits 4b..4b+3
 //       as the unsigned nibble q + 8.
 //   q8: two vec4<u32> per group; word j holds elements 4j..4j+3, byte b = int8 element 4j+b.
+//
+// Integer -> float conversion instructions run at a fraction of FP32 rate on NVIDIA (and were
+// what bounded the q4/q8 GEMV), so values are made with the exponent trick instead:
+// bitcast<f32>(0x4B000000 | v) == 2^23 + v exactly for v < 2^23, then one subtraction.
+// Results are exact either way. UNPACK_BUILTINS switches to unpack4xU8/unpack4xI8 (the
+// `packed_4x8_integer_dot_product` WGSL feature) for comparison.
 
-// Elements 8j+0..3 of a q4 word, as signed values (nibble - 8).
+const Q_MAGIC = 0x4B000000u;
+const Q4_BIAS = 8388616.0;   // 2^23 + 8: nibble n -> n - 8
+const Q8_BIAS = 8388736.0;   // 2^23 + 128: (byte ^ 0x80) -> signed byte
+
+fn q4_magic(w: u32, shifts: vec4<u32>) -> vec4<f32> {
+  return bitcast<vec4<f32>>(((vec4<u32>(w) >> shifts) & vec4<u32>(15u)) | vec4<u32>(Q_MAGIC)) - vec4<f32>(Q4_BIAS);
+}
+
+// Elements 8j+0..3 of a q4 word, signed (nibble - 8).
 fn q4_lo4(w: u32) -> vec4<f32> {
-  return vec4<f32>((vec4<u32>(w) >> vec4<u32>(0u, 4u, 8u, 12u)) & vec4<u32>(15u)) - vec4<f32>(8.0);
+  return q4_magic(w, vec4<u32>(0u, 4u, 8u, 12u));
 }
 
-// Elements 8j+4..7 of a q4 word, as signed values.
+// Elements 8j+4..7 of a q4 word, signed.
 fn q4_hi4(w: u32) -> vec4<f32> {
-  return vec4<f32>((vec4<u32>(w) >> vec4<u32>(16u, 20u, 24u, 28u)) & vec4<u32>(15u)) - vec4<f32>(8.0);
+  return q4_magic(w, vec4<u32>(16u, 20u, 24u, 28u));
 }
 
-// Unsigned nibbles of elements 8j+0, 2, 4, 6 (even) and 8j+1, 3, 5, 7 (odd) of a q4 word: cheaper
-// than q4_lo4/q4_hi4, for kernels that keep x permuted to match (see gemv.wgsl).
-fn q4_even_u(w: u32) -> vec4<f32> {
-#if PACKED4X8
-  return vec4<f32>(unpack4xU8(w & 0x0F0F0F0Fu));
+// Elements 8j+0, 2, 4, 6 (even) and 8j+1, 3, 5, 7 (odd) of a q4 word, signed: for kernels that
+// keep x permuted to match (see gemv.wgsl).
+fn q4_even(w: u32) -> vec4<f32> {
+#if UNPACK_BUILTINS
+  return vec4<f32>(unpack4xU8(w & 0x0F0F0F0Fu)) - vec4<f32>(8.0);
 #else
-  return vec4<f32>((vec4<u32>(w) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(15u));
+  return q4_magic(w, vec4<u32>(0u, 8u, 16u, 24u));
 #endif
 }
 
-fn q4_odd_u(w: u32) -> vec4<f32> {
-#if PACKED4X8
-  return vec4<f32>(unpack4xU8((w >> 4u) & 0x0F0F0F0Fu));
+fn q4_odd(w: u32) -> vec4<f32> {
+#if UNPACK_BUILTINS
+  return vec4<f32>(unpack4xU8((w >> 4u) & 0x0F0F0F0Fu)) - vec4<f32>(8.0);
 #else
-  return vec4<f32>((vec4<u32>(w) >> vec4<u32>(4u, 12u, 20u, 28u)) & vec4<u32>(15u));
+  return q4_magic(w, vec4<u32>(4u, 12u, 20u, 28u));
 #endif
 }
 
-// Elements 4j..4j+3 of a q8 word.
+// Elements 4j..4j+3 of a q8 word, signed.
 fn q8_4(w: u32) -> vec4<f32> {
-#if PACKED4X8
+#if UNPACK_BUILTINS
   return vec4<f32>(unpack4xI8(w));
 #else
-  return vec4<f32>(bitcast<vec4<i32>>(vec4<u32>(w) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u));
+  let b = ((vec4<u32>(w) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(255u)) ^ vec4<u32>(Q_MAGIC | 128u);
+  return bitcast<vec4<f32>>(b) - vec4<f32>(Q8_BIAS);
 #endif
 }

@@ -118,7 +118,7 @@ function copiesFor(bytes: number): number {
 }
 
 function cfgName(c: GemvConfig): string {
-  return `tn${c.tn}xtk${c.tk}xr${c.r}xu${c.u ?? 1}`;
+  return `tn${c.tn}xtk${c.tk}xr${c.r}xu${c.u ?? 1}${c.unpackBuiltins ? '-builtins' : ''}`;
 }
 
 async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number, peak: number): Promise<void> {
@@ -141,8 +141,11 @@ async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number,
         ...[2, 4].map((u) => ({ tn: 16, tk: 16, r: 2, u, chunk: 64 })),
         ...[1, 2, 4].map((u) => ({ tn: 32, tk: 16, r: 1, u, chunk: 64 })),
         ...[2, 4].map((u) => ({ tn: 32, tk: 32, r: 1, u, chunk: 128 })),
-        { tn: 64, tk: 16, r: 1, u: 2, chunk: 64 },
-        { tn: 64, tk: 8, r: 1, u: 4, chunk: 64 },
+        { tn: 32, tk: 16, r: 4, u: 1, chunk: 64 },
+        { tn: 32, tk: 32, r: 4, u: 1, chunk: 64 },
+        { tn: 32, tk: 32, r: 2, u: 2, chunk: 64 },
+        { tn: 32, tk: 16, r: 2, u: 2, chunk: 64 },
+        { ...def, unpackBuiltins: true },
       ].filter((c) => c.tn * c.tk <= maxWg);
   const reps = Math.max(20, Math.min(2000, Math.ceil((small ? 2e7 : 4e9) / bytes)));
   let best = { gbs: 0, name: '' };

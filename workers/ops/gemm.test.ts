@@ -121,7 +121,7 @@ describe('recorder takeover', () => {
 
 describe('matmul front door', () => {
   it('routes by M and matches the reference for each route', async () => {
-    expect([1, 2, 64, 65].map((m) => matmulKernelFor('q4', m))).toEqual(['gemv', 'skinny', 'skinny', 'tiled']);
+    expect([1, 2, 16, 17, 65].map((m) => matmulKernelFor('q4', m))).toEqual(['gemv', 'skinny', 'skinny', 'tiled', 'tiled']);
     expect(matmulKernelFor('f32', 8)).toBe('tiled');
     for (const m of [1, 12, 70]) {
       const s = await setup('q8', m, 96, 64);

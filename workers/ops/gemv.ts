@@ -18,8 +18,8 @@ export interface GemvConfig {
   chunk: number;
   /** Groups each thread loads per step: 1, 2 or 4 (default 1). */
   u?: number;
-  /** Force the unpack4xU8/unpack4xI8 path on or off (default: the adapter's capability). */
-  packed4x8?: boolean;
+  /** Decode with the unpack4xU8/unpack4xI8 builtins instead of the exponent trick (needs caps.packed4x8). */
+  unpackBuiltins?: boolean;
 }
 
 export const GEMV_F32_WG = 256;
@@ -108,7 +108,7 @@ export class Gemv implements Op<GemvArgs | void> {
         op: 'gemv_q',
         source: gemvQSrc,
         workgroupSize: [wg, 1, 1],
-        defines: { QBITS: w.dtype === 'q4' ? 4 : 8, TN: cfg.tn, TK: cfg.tk, R: cfg.r, U: cfg.u ?? 1, CHUNK: cfg.chunk, HAS_BIAS: !!bias, ...(cfg.packed4x8 === undefined ? {} : { PACKED4X8: cfg.packed4x8 }) },
+        defines: { QBITS: w.dtype === 'q4' ? 4 : 8, TN: cfg.tn, TK: cfg.tk, R: cfg.r, U: cfg.u ?? 1, CHUNK: cfg.chunk, HAS_BIAS: !!bias, UNPACK_BUILTINS: !!cfg.unpackBuiltins && ctx.caps.packed4x8 },
         bindings: bias ? ['read', 'read', 'read', 'rw', 'read'] : ['read', 'read', 'read', 'rw'],
       });
       buffers.push(bindTensor(w), bindScales(w), bindTensor(x), bindTensor(y));

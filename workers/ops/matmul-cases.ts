@@ -79,7 +79,8 @@ export async function runMatmulCases(ctx: GpuContext): Promise<KernelCaseResult[
   out.push(await matmulCase(ctx, 'q4', 1, 300, 96, true)); // gemv q4
   out.push(await matmulCase(ctx, 'q8', 1, 129, 64)); // gemv q8
   out.push(await matmulCase(ctx, 'q4', 9, 70, 64)); // skinny q4
-  out.push(await matmulCase(ctx, 'q8', 33, 45, 32, true)); // skinny q8
+  out.push(await matmulCase(ctx, 'q8', 16, 45, 32, true)); // skinny q8
+  out.push(await matmulCase(ctx, 'q4', 33, 45, 64)); // tiled q4, small M
   out.push(await matmulCase(ctx, 'f32', 65, 130, 44)); // tiled f32
   out.push(await matmulCase(ctx, 'q4', 70, 129, 64, true)); // tiled q4
   out.push(await matmulCase(ctx, 'q8', 66, 61, 32)); // tiled q8

@@ -1,10 +1,12 @@
 // Matmul front door: Y[M, N] = X[M, K] W^T (+ bias) for any M, picking the kernel by M at
-// record time: M = 1 → GEMV (decode), quantized W and M ≤ 64 → skinny GEMM (tree verification,
-// short prompts), otherwise the tiled GEMM. Sub-ops are created on first use.
+// record time: M = 1 → GEMV (decode), quantized W and M ≤ 16 → skinny GEMM (small verification
+// trees), otherwise the tiled GEMM. The crossover is measured (docs/BENCHMARKS.md, Kernels): on an
+// H200 the skinny kernel wins 2.5-3x at M = 8-16 and the tiled one 2x at M = 64.
+// Sub-ops are created on first use.
 import type { GpuContext } from '../gpu/context';
 import type { Recorder } from '../gpu/recorder';
 import { createGemm, type Gemm } from './gemm';
-import { createGemmSkinny, SKINNY_MAX_M, type GemmArgs, type GemmSkinny } from './gemm-skinny';
+import { createGemmSkinny, type GemmArgs, type GemmSkinny } from './gemm-skinny';
 import { createGemv, type Gemv } from './gemv';
 import { OpShapeError, type GpuTensor, type Op } from './types';
 
@@ -18,10 +20,13 @@ export interface MatmulInit {
 
 export type MatmulKernel = 'gemv' | 'skinny' | 'tiled';
 
+/** Largest M routed to the skinny GEMM. */
+export const SKINNY_ROUTE_MAX_M = 16;
+
 /** Which kernel a call with `m` rows uses. */
 export function matmulKernelFor(dtype: GpuTensor['dtype'], m: number): MatmulKernel {
   if (m === 1) return 'gemv';
-  if (dtype !== 'f32' && m <= SKINNY_MAX_M) return 'skinny';
+  if (dtype !== 'f32' && m <= SKINNY_ROUTE_MAX_M) return 'skinny';
   return 'tiled';
 }
 
@@ -41,7 +46,7 @@ export class Matmul implements Op<GemmArgs> {
   /** Create (and compile) the kernels every M up to maxM may use. */
   warm(): void {
     const { dtype } = this.init.w;
-    for (const m of [1, Math.min(this.init.maxM, SKINNY_MAX_M), this.init.maxM]) {
+    for (const m of [1, Math.min(this.init.maxM, SKINNY_ROUTE_MAX_M), this.init.maxM]) {
       if (m <= this.init.maxM) this.pick(matmulKernelFor(dtype, m));
     }
     this.skinny?.warm();
@@ -55,7 +60,7 @@ export class Matmul implements Op<GemmArgs> {
         return { name: g.name, record: (rec, a) => g.record(rec, { xOffset: a.xOffset, yOffset: a.yOffset }) };
       }
       case 'skinny':
-        return (this.skinny ??= createGemmSkinny(this.ctx, { w, x, y, bias, maxM: Math.min(maxM, SKINNY_MAX_M) }));
+        return (this.skinny ??= createGemmSkinny(this.ctx, { w, x, y, bias, maxM: Math.min(maxM, SKINNY_ROUTE_MAX_M) }));
       case 'tiled':
         return (this.tiled ??= createGemm(this.ctx, { w, x, y, bias, maxM }));
     }
