@@ -8,8 +8,8 @@
 //            (idempotent, so duplicate history entries are harmless).
 //   topk     grid (nChunks): bitonic-sorts SORT_N candidates (value desc, id asc) in workgroup
 //            memory and keeps the best MAX_K per chunk. FIRST reads the dense vector y; otherwise
-//            the (value, id) list of the previous pass. With one chunk, thread 0 then applies top-k,
-//            softmax, top-p and picks the token for the caller's uniform u, writing out[0].
+//            the (value, id) list of the previous pass. With one chunk, the workgroup then applies
+//            top-k, softmax (prefix sums), top-p and picks the token for the caller's u -> out[0].
 
 const WG: u32 = WG_X;
 const CHUNK_A: u32 = 1024u;
@@ -176,29 +176,38 @@ fn topk(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var r = lid; r < MAX_K; r += WG) { cout[wg.x * MAX_K + r] = vec2<u32>(bitcast<u32>(sv[r]), si[r]); }
     return;
   }
-  if (lid != 0u) { return; }
-  // Final selection (one chunk left): top-k, softmax, top-p, inverse-CDF pick with u.
-  var kk = select(MAX_K, min(params.k, MAX_K), params.k > 0u);
-  var valid = 0u;
-  while (valid < kk && si[valid] != NONE) { valid++; }
-  kk = max(valid, 1u);
+  // Final selection (one chunk left), all threads: top-k, softmax, top-p, inverse-CDF pick with u.
+  let kMax = select(MAX_K, min(params.k, MAX_K), params.k > 0u);
+  let kk = max(1u, countTrue(lid < kMax && si[lid] != NONE, lid));
   let m = sv[0];
-  var z = 0.0;
-  for (var r = 0u; r < kk; r++) { z += exp(sv[r] - m); }
-  var keep = 0u;
-  var mass = 0.0;
-  loop {
-    if (keep >= kk || (keep > 0u && mass >= params.topP)) { break; }
-    mass += exp(sv[keep] - m) / z;
-    keep++;
+  // inclusive prefix sums of exp(v - m) over the kept-by-top-k candidates
+  rv[lid] = select(0.0, exp(sv[lid] - m), lid < kk);
+  workgroupBarrier();
+  for (var off = 1u; off < WG; off <<= 1u) {
+    let add = select(0.0, rv[lid - off], lid >= off);
+    workgroupBarrier();
+    rv[lid] += add;
+    workgroupBarrier();
   }
-  let goal = params.u * mass;
-  var c = 0.0;
-  var pick = si[keep - 1u];
-  for (var r = 0u; r < keep; r++) {
-    c += exp(sv[r] - m) / z;
-    if (c > goal) { pick = si[r]; break; }
-  }
-  out[0] = select(pick, 0u, pick == NONE);
+  let z = rv[kk - 1u];
+  // top-p: candidate r stays while the mass ranked above it is < p (r = 0 always stays)
+  let keep = 1u + countTrue(lid >= 1u && lid < kk && rv[lid - 1u] / z < params.topP, lid);
+  let goal = params.u * rv[keep - 1u];
+  let below = select(0.0, rv[lid - 1u], lid >= 1u);
+  if (lid < keep && rv[lid] > goal && below <= goal) { out[0] = select(si[lid], 0u, si[lid] == NONE); }
 }
+
+var<workgroup> cnt: atomic<u32>;
+
+// Number of threads passing `flag` (uniform result).
+fn countTrue(flag: bool, lid: u32) -> u32 {
+  if (lid == 0u) { atomicStore(&cnt, 0u); }
+  workgroupBarrier();
+  if (flag) { atomicAdd(&cnt, 1u); }
+  workgroupBarrier();
+  let n = atomicLoad(&cnt);
+  workgroupBarrier();
+  return n;
+}
+
 #endif
