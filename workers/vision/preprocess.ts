@@ -1,0 +1,82 @@
+// Photo preprocessing for Idefics3 (SmolVLM) in the worker, with @huggingface/transformers'
+// Idefics3ImageProcessor built from the model's own preprocessor_config.json (no network):
+// resize to the processor's longest edge, split into max_image_size tiles (row-major) plus the
+// global image (last), rescale and normalize. Photos are decoded with createImageBitmap +
+// OffscreenCanvas in the browser; Node tests build a RawImage from pixel data directly.
+// Also the prompt expansion of Idefics3Processor (<row_r_col_c> / <global-img> markers around
+// image_seq_len <image> placeholders), done here so a cached photo needs no preprocessing.
+import { Idefics3ImageProcessor, RawImage } from '@huggingface/transformers';
+import { ModelFormatError, UnsupportedImageError } from '../protocol/errors';
+
+export interface ProcessedImage {
+  /** f32 [tiles, 3, S, S], tiles row-major then the global image. */
+  pixels: Float32Array;
+  tiles: number;
+  /** Tile grid (0 x 0 when the photo was not split). */
+  rows: number;
+  cols: number;
+  /** Tile side in pixels. */
+  size: number;
+}
+
+type Json = Record<string, unknown>;
+
+export function createImageProcessor(preprocessorConfig: Json): Idefics3ImageProcessor {
+  const maxEdge = (preprocessorConfig.max_image_size as { longest_edge?: unknown } | undefined)?.longest_edge;
+  if (typeof maxEdge !== 'number') throw new ModelFormatError('preprocessor_config.json has no max_image_size.longest_edge; it is not an Idefics3 image processor config. Download the model again.');
+  return new Idefics3ImageProcessor(preprocessorConfig);
+}
+
+/** Runs the Idefics3 image processor on one photo. */
+export async function preprocessImage(proc: Idefics3ImageProcessor, image: RawImage): Promise<ProcessedImage> {
+  const out = (await proc._call(image, { return_row_col_info: true })) as {
+    pixel_values: { dims: number[]; data: Float32Array };
+    rows: number[][];
+    cols: number[][];
+  };
+  const [, tiles, c, h, w] = out.pixel_values.dims;
+  if (c !== 3 || h !== w) throw new UnsupportedImageError(`The image processor produced tiles of ${c}x${h}x${w}; expected square RGB tiles.`);
+  return { pixels: Float32Array.from(out.pixel_values.data), tiles, rows: out.rows[0][0], cols: out.cols[0][0], size: h };
+}
+
+/** Decodes a photo (JPEG/PNG/WebP ... blob) into RGBA pixels, in a worker or a page. */
+export async function decodePhoto(blob: Blob): Promise<RawImage> {
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(blob);
+  } catch (e) {
+    throw new UnsupportedImageError(`This photo could not be decoded (${(e as Error).message}). Use a JPEG, PNG or WebP image.`);
+  }
+  try {
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const g = canvas.getContext('2d');
+    if (!g) throw new UnsupportedImageError('This browser cannot draw images in a worker (no OffscreenCanvas 2D context).');
+    g.drawImage(bitmap, 0, 0);
+    const data = g.getImageData(0, 0, bitmap.width, bitmap.height).data;
+    return new RawImage(new Uint8ClampedArray(data.buffer, data.byteOffset, data.byteLength), bitmap.width, bitmap.height, 4);
+  } finally {
+    bitmap.close();
+  }
+}
+
+/** The text Idefics3Processor puts in place of one <image> for a photo split rows x cols. */
+export function imagePromptString(rows: number, cols: number, seqLen: number): string {
+  const fake = '<fake_token_around_image>';
+  const img = '<image>'.repeat(seqLen);
+  if (rows === 0 && cols === 0) return `${fake}<global-img>${img}${fake}`;
+  let s = '';
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) s += `${fake}<row_${r + 1}_col_${c + 1}>${img}`;
+    s += '\n';
+  }
+  return `${s}\n${fake}<global-img>${img}${fake}`;
+}
+
+/** Replaces the k-th <image> of `text` with the expansion of the k-th photo. */
+export function expandImagePrompt(text: string, photos: readonly { rows: number; cols: number }[], seqLen: number): string {
+  const parts = text.split('<image>');
+  if (parts.length - 1 !== photos.length) throw new UnsupportedImageError(`The prompt has ${parts.length - 1} image slots for ${photos.length} photos.`);
+  let out = parts[0];
+  photos.forEach((p, i) => (out += imagePromptString(p.rows, p.cols, seqLen) + parts[i + 1]));
+  return out;
+}
