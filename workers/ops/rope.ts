@@ -3,6 +3,8 @@
 // KV cache (the usual call in a Llama layer: one dispatch after the fused QKV GEMV).
 // cos/sin come from a table built once on the CPU (reference/rope.ts ropeTable), so results match
 // torch's f32 arithmetic and do not depend on the GPU's sin/cos accuracy at large angles.
+// Positions are read on the GPU and cannot be checked there: every position must be < the
+// table's maxPos (size the table to the KV cache's max_seq; tree positions never exceed it).
 import type { GpuContext } from '../gpu/context';
 import type { Kernel } from '../gpu/pipelines';
 import { createBindGroup, type BufferBinding, type Recorder } from '../gpu/recorder';
