@@ -4,28 +4,15 @@
 // virtual ids replacing every <image> in order. A bigger photo is resized, not refused.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Idefics3Processor, RawImage } from '@huggingface/transformers';
+import { Idefics3Processor } from '@huggingface/transformers';
 import { describe, expect, it } from 'vitest';
 import type { ChatTurn } from '../protocol/engine';
 import { createImageProcessor, imagePromptString, preprocessImage } from './preprocess';
 import { createVlmTokenizer, encodeVlmPrompt, parseJsonFile, renderChat } from './prompt';
+import { syntheticPhoto } from './test-photo';
 
 const dir = join(__dirname, '../../tools/parity/fixtures/tiny-idefics3');
 const json = (f: string) => parseJsonFile(readFileSync(join(dir, f)), f);
-
-/** The oracle's photo (tools/parity/idefics3_reference.py synthetic_photo). */
-export function syntheticPhoto(W = 192, H = 128): RawImage {
-  const d = new Uint8ClampedArray(W * H * 3);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      const i = (y * W + x) * 3;
-      d[i] = (x * 5 + y * 2) % 256;
-      d[i + 1] = (x * 3 + y * 7 + 40) % 256;
-      d[i + 2] = ((x ^ y) * 3) % 256;
-    }
-  }
-  return new RawImage(d, W, H, 3);
-}
 
 const chat: ChatTurn[] = [{ role: 'user', content: [{ type: 'image', id: 'p1', blob: new Blob([]) }, { type: 'text', text: 'What is in this photo?' }] }];
 

@@ -1,0 +1,177 @@
+// A loaded Idefics3 (SmolVLM) model in the engine: language model + vision tower + processor +
+// tokenizer, and the generate path for conversations with photos. Each photo is decoded,
+// preprocessed and encoded once: its visual tokens stay on the GPU in a cache keyed by the
+// photo's id (a content hash, see protocol ContentPart), so follow-up questions and repeated
+// photos cost no encoder time, and the KV cache reuses the prefix up to the first change.
+import type { RawImage } from '@huggingface/transformers';
+import type { GenerateChunk, GenerateOutcome, ProgressFn } from '../engine-api';
+import { generateText } from '../decoding/generate-text';
+import type { ChatTokenizer } from '../decoding/tokenizer';
+import type { GpuContext } from '../gpu/context';
+import { Idefics3LM, type Idefics3LMOptions } from '../models/idefics3/model';
+import { Idefics3Vision, type EncodedImage } from '../models/idefics3/vision';
+import type { ChatTurn, SamplingParams } from '../protocol/engine';
+import { AbortedError, ModelFormatError, ModelNotInstalledError } from '../protocol/errors';
+import type { ModelManifest, TensorStore } from '../storage/tensor-store';
+import type { FileSource } from '../storage/types';
+import { createImageProcessor, decodePhoto, preprocessImage } from './preprocess';
+import { createVlmTokenizer, encodeVlmPrompt, parseJsonFile, renderChat, type PromptPhoto } from './prompt';
+
+export interface Idefics3SessionOptions extends Idefics3LMOptions {
+  /** Photo decoder (default createImageBitmap + OffscreenCanvas; Node tests pass pixels). */
+  decode?: (blob: Blob) => Promise<RawImage>;
+  /** Encoded photos kept on the GPU (least recently used dropped first). Default 8. */
+  cachedPhotos?: number;
+}
+
+interface CachedPhoto extends PromptPhoto {
+  enc: EncodedImage;
+}
+
+async function readFile(files: FileSource, path: string, modelId: string, required: boolean): Promise<Uint8Array | null> {
+  if (!(await files.list()).includes(path)) {
+    if (required) throw new ModelNotInstalledError(`Model "${modelId}" is missing ${path}. Download it again from the Library.`);
+    return null;
+  }
+  return files.read(path, 0, await files.size(path));
+}
+
+export class Idefics3Session {
+  private readonly cache = new Map<string, CachedPhoto>();
+  /** Encoder time of the photos encoded by the last generate() (ms). */
+  lastEncodeMs = 0;
+
+  static async load(
+    ctx: GpuContext,
+    store: TensorStore,
+    manifest: ModelManifest,
+    files: FileSource,
+    onProgress: ProgressFn,
+    signal: AbortSignal,
+    opts: Idefics3SessionOptions = {},
+  ): Promise<Idefics3Session> {
+    const c = manifest.config;
+    const id = manifest.modelId;
+    if (c.kind !== 'idefics3') throw new ModelFormatError(`Model "${id}" is not an Idefics3 (SmolVLM) model.`);
+    const json = async (f: string, req: boolean) => {
+      const b = await readFile(files, f, id, req);
+      return b ? parseJsonFile(b, f) : null;
+    };
+    const tok = createVlmTokenizer((await json('tokenizer.json', true))!, (await json('tokenizer_config.json', true))!, await json('chat_template.json', false));
+    const pre = (await json('preprocessor_config.json', true))!;
+    const procCfg = await json('processor_config.json', false);
+    const gen = await json('generation_config.json', false);
+    const imageProc = createImageProcessor(pre);
+    const edge = (pre.size as { longest_edge?: number } | undefined)?.longest_edge ?? 2048;
+    const tile = (pre.max_image_size as { longest_edge: number }).longest_edge;
+    const maxTiles = Math.ceil(edge / tile) ** 2 + 1;
+    const imageTokenId = c.imageTokenId ?? tok.encode('<image>', { add_special_tokens: false })[0];
+    if (signal.aborted) throw new AbortedError('Loading was cancelled.');
+    const total = manifest.totalBytes;
+    const lm = await Idefics3LM.load(ctx, store, id, imageTokenId, (d) => onProgress('weights', d, total), signal, opts);
+    let vision: Idefics3Vision;
+    try {
+      const lmBytes = lm.weights.gpuBytes;
+      vision = await Idefics3Vision.load(ctx, store, manifest, { maxTiles }, (d) => onProgress('weights', Math.min(total, lmBytes + d), total), signal);
+    } catch (err) {
+      lm.destroy();
+      throw err;
+    }
+    const seqLen = typeof procCfg?.image_seq_len === 'number' ? procCfg.image_seq_len : vision.tokensPerTile;
+    if (seqLen !== vision.tokensPerTile) {
+      lm.destroy();
+      vision.destroy();
+      throw new ModelFormatError(`processor_config.json says ${seqLen} tokens per image tile but the vision tower makes ${vision.tokensPerTile}: the files disagree with config.json.`);
+    }
+    const eos = new Set<number>();
+    for (const v of [gen?.eos_token_id, tok.eos_token_id].flat()) if (typeof v === 'number') eos.add(v);
+    const chatTok: ChatTokenizer = {
+      eosIds: eos,
+      encodeChat: () => {
+        throw new ModelFormatError('Idefics3 prompts are built by the session');
+      },
+      encode: (text) => tok.encode(text, { add_special_tokens: false }),
+      decode: (ids) => (ids.length === 0 ? '' : tok.decode(ids as number[], { skip_special_tokens: true, clean_up_tokenization_spaces: false })),
+    };
+    return new Idefics3Session(lm, vision, imageProc, tok, chatTok, seqLen, opts);
+  }
+
+  private constructor(
+    readonly lm: Idefics3LM,
+    readonly vision: Idefics3Vision,
+    private readonly imageProc: ReturnType<typeof createImageProcessor>,
+    private readonly tok: ReturnType<typeof createVlmTokenizer>,
+    private readonly chatTok: ChatTokenizer,
+    readonly seqLen: number,
+    private readonly opts: Idefics3SessionOptions,
+  ) {}
+
+  get gpuBytes(): number {
+    return this.lm.gpuBytes + this.vision.gpuBytes;
+  }
+
+  /** Visual tokens of a photo: from the cache, or decoded + preprocessed + encoded now. */
+  private async photo(part: { id: string; blob: Blob }): Promise<{ photo: CachedPhoto; encodeMs: number }> {
+    const hit = this.cache.get(part.id);
+    if (hit) {
+      this.cache.delete(part.id); // re-insert: most recently used last
+      this.cache.set(part.id, hit);
+      return { photo: hit, encodeMs: 0 };
+    }
+    const image = await (this.opts.decode ?? decodePhoto)(part.blob);
+    const pre = await preprocessImage(this.imageProc, image);
+    const enc = await this.vision.encode(pre.pixels, pre.tiles);
+    const base = this.lm.bindImage(enc.features);
+    const photo: CachedPhoto = { rows: pre.rows, cols: pre.cols, base, count: enc.tiles * enc.tokensPerTile, enc };
+    this.cache.set(part.id, photo);
+    while (this.cache.size > (this.opts.cachedPhotos ?? 8)) {
+      const [oldId, old] = this.cache.entries().next().value as [string, CachedPhoto];
+      this.cache.delete(oldId);
+      this.lm.unbindImage(old.base);
+      old.enc.destroy();
+    }
+    return { photo, encodeMs: enc.encodeMs };
+  }
+
+  /** Whether a photo's visual tokens are cached (tests, UI hints). */
+  isCached(photoId: string): boolean {
+    return this.cache.has(photoId);
+  }
+
+  /** Prompt ids (photos as virtual ids), encoding the photos not cached yet. */
+  async prompt(messages: readonly ChatTurn[], onProgress: ProgressFn, signal: AbortSignal): Promise<{ ids: number[]; visualTokens: number; encodeMs: number }> {
+    const parts = messages.flatMap((m) => m.content).filter((p): p is Extract<typeof p, { type: 'image' }> => p.type === 'image');
+    const photos: CachedPhoto[] = [];
+    let encodeMs = 0;
+    for (const [i, part] of parts.entries()) {
+      if (signal.aborted) throw new AbortedError('The answer was stopped.');
+      onProgress('encode-image', i, parts.length);
+      const r = await this.photo(part);
+      photos.push(r.photo);
+      encodeMs += r.encodeMs;
+    }
+    if (parts.length) onProgress('encode-image', parts.length, parts.length);
+    const ids = encodeVlmPrompt(this.tok, renderChat(this.tok, messages), photos, this.seqLen);
+    return { ids, visualTokens: photos.reduce((a, p) => a + p.count, 0), encodeMs };
+  }
+
+  async *generate(messages: readonly ChatTurn[], sampling: SamplingParams, onProgress: ProgressFn, signal: AbortSignal): AsyncGenerator<GenerateChunk, GenerateOutcome> {
+    const t0 = performance.now();
+    const { ids, visualTokens, encodeMs } = await this.prompt(messages, onProgress, signal);
+    this.lastEncodeMs = encodeMs;
+    const prepMs = performance.now() - t0;
+    const tokenizer: ChatTokenizer = { ...this.chatTok, encodeChat: () => ids };
+    const outcome = yield* generateText(this.lm, tokenizer, messages, sampling, signal, (d, t) => onProgress('prefill', d, t));
+    outcome.stats.visualTokens = visualTokens;
+    outcome.stats.encodeMs = encodeMs;
+    outcome.stats.timeToFirstTokenMs += prepMs;
+    return outcome;
+  }
+
+  destroy(): void {
+    for (const p of this.cache.values()) p.enc.destroy();
+    this.cache.clear();
+    this.vision.destroy();
+    this.lm.destroy();
+  }
+}
