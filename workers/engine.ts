@@ -16,6 +16,7 @@ import { openFileSource, openModelDB } from './storage/model-db';
 import { requireManifest, type TensorStore } from './storage/tensor-store';
 import { IdbTensorStore } from './storage/tensor-store-idb';
 import type { FileSource } from './storage/types';
+import { Idefics3Session } from './vision/session';
 
 /** Where installed models are read from. */
 export interface ModelSource {
@@ -46,6 +47,8 @@ interface Loaded {
   ctx: GpuContext;
   lm: LoadedLM;
   tokenizer: ChatTokenizer;
+  /** Idefics3 (SmolVLM): vision tower + photo cache + the generate path for image parts (workers/vision). */
+  vlm?: Idefics3Session;
 }
 
 async function readOptional(files: FileSource, path: string): Promise<Uint8Array | null> {
@@ -122,8 +125,14 @@ export class Engine implements EngineApi {
       },
     });
     let lm: LoadedLM;
+    let vlm: Idefics3Session | undefined;
     try {
-      lm = await loadLanguageModel(ctx, store, manifest, (done, total) => onProgress('weights', done, total), signal, { capacity: this.opts.contextTokens });
+      if (manifest.config.kind === 'idefics3') {
+        vlm = await Idefics3Session.load(ctx, store, manifest, files, onProgress, signal, { capacity: this.opts.contextTokens });
+        lm = vlm.lm;
+      } else {
+        lm = await loadLanguageModel(ctx, store, manifest, (done, total) => onProgress('weights', done, total), signal, { capacity: this.opts.contextTokens });
+      }
       onProgress('compile', 1, 1);
       await ctx.device.queue.onSubmittedWorkDone();
     } catch (err) {
@@ -134,10 +143,10 @@ export class Engine implements EngineApi {
       modelId,
       displayName: displayName(modelId),
       quantization: manifest.quantization.linear,
-      gpuBytes: lm.gpuBytes,
-      vision: arch.vision,
+      gpuBytes: vlm ? vlm.gpuBytes : lm.gpuBytes,
+      vision: arch.vision || vlm !== undefined,
     };
-    this.loaded = { info, ctx, lm, tokenizer };
+    this.loaded = { info, ctx, lm, tokenizer, vlm };
     this.reloadId = null;
     return info;
   }
@@ -156,7 +165,9 @@ export class Engine implements EngineApi {
       const m = this.loaded;
       if (!m) throw new ModelNotInstalledError('No model is loaded. Pick a model in the Library first.');
       try {
-        const outcome = yield* generateText(m.lm, m.tokenizer, messages, sampling, signal, (done, total) => onProgress('prefill', done, total));
+        const outcome = m.vlm
+          ? yield* m.vlm.generate(messages, sampling, onProgress, signal)
+          : yield* generateText(m.lm, m.tokenizer, messages, sampling, signal, (done, total) => onProgress('prefill', done, total));
         this.last = outcome.stats;
         return outcome;
       } catch (err) {
@@ -175,6 +186,7 @@ export class Engine implements EngineApi {
     this.loaded = null;
     this.reloadId = null;
     if (!m) return;
+    m.vlm?.destroy();
     m.lm.destroy();
     m.ctx.destroy();
   }
