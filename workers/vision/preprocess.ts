@@ -2,7 +2,7 @@
 // Idefics3ImageProcessor built from the model's own preprocessor_config.json (no network):
 // resize to the processor's longest edge, split into max_image_size tiles (row-major) plus the
 // global image (last), rescale and normalize. Photos are decoded with createImageBitmap +
-// OffscreenCanvas in the browser; Node tests build a RawImage from pixel data directly.
+// OffscreenCanvas in the browser (sharp through transformers.js under Node).
 // Also the prompt expansion of Idefics3Processor (<row_r_col_c> / <global-img> markers around
 // image_seq_len <image> placeholders), done here so a cached photo needs no preprocessing.
 import { Idefics3ImageProcessor, RawImage } from '@huggingface/transformers';
@@ -41,6 +41,14 @@ export async function preprocessImage(proc: Idefics3ImageProcessor, image: RawIm
 
 /** Decodes a photo (JPEG/PNG/WebP ... blob) into RGBA pixels, in a worker or a page. */
 export async function decodePhoto(blob: Blob): Promise<RawImage> {
+  if (typeof createImageBitmap === 'undefined') {
+    // Node (tests, tools): transformers.js decodes with sharp there.
+    try {
+      return await RawImage.fromBlob(blob);
+    } catch (e) {
+      throw new UnsupportedImageError(`This photo could not be decoded (${(e as Error).message}). Use a JPEG, PNG or WebP image.`);
+    }
+  }
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(blob);

@@ -78,6 +78,6 @@ export function encodeVlmPrompt(tok: PreTrainedTokenizer, text: string, photos: 
     if (k >= photos.length) throw new ModelFormatError('The prompt has more <image> tokens than the photos provide (is "<image>" typed in the message?).');
     ids[i] = photos[k].base + j++;
   }
-  if (k !== photos.length - 1 && photos.length > 0) throw new ModelFormatError('The prompt has fewer <image> tokens than the photos provide.');
+  if (photos.length > 0 && (k !== photos.length - 1 || j !== photos[k].count)) throw new ModelFormatError('The prompt has fewer <image> tokens than the photos provide.');
   return ids;
 }
