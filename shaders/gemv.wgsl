@@ -3,9 +3,10 @@
 // A workgroup is TN x TK threads and covers TN * R consecutive rows. Thread (ln, lk) owns rows
 // row0 + ln + r * TN (r < R) and groups g = lk, lk + TK, ...: a warp's 32 threads read 32
 // consecutive 16-byte blocks of one group (coalesced), one vec4<u32> (q4) or two (q8) and one
-// scale per group and row. x is staged in workgroup memory CHUNK groups at a time (for q4
-// permuted into even/odd element order to match q4_even/q4_odd); partial sums over lk are
-// reduced at the end.
+// scale per group and row. With XSMEM, x is staged in workgroup memory CHUNK groups at a time
+// (for q4 permuted into even/odd element order to match q4_even/q4_odd); without, x is read
+// from the buffer (L1 broadcasts) and no barrier delays the first weight loads. Partial sums
+// over lk are reduced at the end.
 // Each step issues the loads of U (1, 2 or 4) groups before any math: memory-level parallelism,
 // which is what bounds this kernel (bytes in flight), not ALU.
 // Requires K % 32 == 0 and x_off % 4 == 0.
@@ -25,22 +26,39 @@ struct Params { N: u32, K: u32, x_off: u32, y_off: u32 }
 
 const ROWS_PER_WG = TN * R;
 
+#if XSMEM
 var<workgroup> xs: array<vec4<f32>, CHUNK * 8>;
+#endif
 var<workgroup> red: array<f32, TK * ROWS_PER_WG>;
 
+#if XSMEM
+// x from workgroup memory (staged per chunk; q4: even/odd-permuted).
+fn xv(i: u32) -> vec4<f32> { return xs[i]; }
+#else
+// x straight from the storage buffer: warp-uniform addresses, served by L1 as broadcasts.
+fn xv(i: u32) -> vec4<f32> { return x[i]; }
+#endif
+
 #if QBITS == 4
-// Σ (nibble - 8) * x over one group; x staged even/odd-permuted at xs[xb .. xb + 8].
+// Σ (nibble - 8) * x over one group whose 8 x vectors start at xv(xb).
 fn group_dot(wv: vec4<u32>, xb: u32) -> f32 {
-  return (dot(q4_even(wv.x), xs[xb]) + dot(q4_odd(wv.x), xs[xb + 1u]))
-       + (dot(q4_even(wv.y), xs[xb + 2u]) + dot(q4_odd(wv.y), xs[xb + 3u]))
-       + (dot(q4_even(wv.z), xs[xb + 4u]) + dot(q4_odd(wv.z), xs[xb + 5u]))
-       + (dot(q4_even(wv.w), xs[xb + 6u]) + dot(q4_odd(wv.w), xs[xb + 7u]));
+#if XSMEM
+  return (dot(q4_even(wv.x), xv(xb)) + dot(q4_odd(wv.x), xv(xb + 1u)))
+       + (dot(q4_even(wv.y), xv(xb + 2u)) + dot(q4_odd(wv.y), xv(xb + 3u)))
+       + (dot(q4_even(wv.z), xv(xb + 4u)) + dot(q4_odd(wv.z), xv(xb + 5u)))
+       + (dot(q4_even(wv.w), xv(xb + 6u)) + dot(q4_odd(wv.w), xv(xb + 7u)));
+#else
+  return (dot(q4_lo4(wv.x), xv(xb)) + dot(q4_hi4(wv.x), xv(xb + 1u)))
+       + (dot(q4_lo4(wv.y), xv(xb + 2u)) + dot(q4_hi4(wv.y), xv(xb + 3u)))
+       + (dot(q4_lo4(wv.z), xv(xb + 4u)) + dot(q4_hi4(wv.z), xv(xb + 5u)))
+       + (dot(q4_lo4(wv.w), xv(xb + 6u)) + dot(q4_hi4(wv.w), xv(xb + 7u)));
+#endif
 }
 #else
 // Σ q * x over one group (words wa = elements 0..15, wb = 16..31).
 fn group_dot(wa: vec4<u32>, wb: vec4<u32>, xb: u32) -> f32 {
-  return (dot(q8_4(wa.x), xs[xb]) + dot(q8_4(wa.y), xs[xb + 1u])) + (dot(q8_4(wa.z), xs[xb + 2u]) + dot(q8_4(wa.w), xs[xb + 3u]))
-       + (dot(q8_4(wb.x), xs[xb + 4u]) + dot(q8_4(wb.y), xs[xb + 5u])) + (dot(q8_4(wb.z), xs[xb + 6u]) + dot(q8_4(wb.w), xs[xb + 7u]));
+  return (dot(q8_4(wa.x), xv(xb)) + dot(q8_4(wa.y), xv(xb + 1u))) + (dot(q8_4(wa.z), xv(xb + 2u)) + dot(q8_4(wa.w), xv(xb + 3u)))
+       + (dot(q8_4(wb.x), xv(xb + 4u)) + dot(q8_4(wb.y), xv(xb + 5u))) + (dot(q8_4(wb.z), xv(xb + 6u)) + dot(q8_4(wb.w), xv(xb + 7u)));
 }
 #endif
 
@@ -59,6 +77,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 
   for (var c0 = 0u; c0 < groups; c0 += CHUNK) {
     let cg = min(CHUNK, groups - c0);
+#if XSMEM
     // Stage x[c0 * 32 ..]: 4 pairs of vec4 (8 elements = one packed word) per group.
     for (var i = lid; i < cg * 4u; i += WG_SIZE) {
       let a = x[xo + c0 * 8u + 2u * i];
@@ -72,6 +91,10 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 #endif
     }
     workgroupBarrier();
+    let xbase = 0u;
+#else
+    let xbase = xo + c0 * 8u;
+#endif
     for (var gl = lk; gl < cg; gl += TK * U) {
       // U groups per step, written out (no arrays) so all loads issue before the math.
       let xb0 = gl * 8u;
@@ -120,26 +143,28 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         let s3 = select(0.0, scales[i3], ok3);
 #endif
 #if QBITS == 4
-        var a = s0 * group_dot(w0, xb0);
+        var a = s0 * group_dot(w0, xbase + xb0);
 #if U >= 2
-        a += s1 * group_dot(w1, xb1);
+        a += s1 * group_dot(w1, xbase + xb1);
 #endif
 #if U >= 4
-        a += s2 * group_dot(w2, xb2) + s3 * group_dot(w3, xb3);
+        a += s2 * group_dot(w2, xbase + xb2) + s3 * group_dot(w3, xbase + xb3);
 #endif
 #else
-        var a = s0 * group_dot(w0, v0, xb0);
+        var a = s0 * group_dot(w0, v0, xbase + xb0);
 #if U >= 2
-        a += s1 * group_dot(w1, v1, xb1);
+        a += s1 * group_dot(w1, v1, xbase + xb1);
 #endif
 #if U >= 4
-        a += s2 * group_dot(w2, v2, xb2) + s3 * group_dot(w3, v3, xb3);
+        a += s2 * group_dot(w2, v2, xbase + xb2) + s3 * group_dot(w3, v3, xbase + xb3);
 #endif
 #endif
         acc[r] += a;
       }
     }
+#if XSMEM
     workgroupBarrier();
+#endif
   }
 
   // red is [TK][ROWS_PER_WG]; entry i = r * TN + ln is row row0 + i.

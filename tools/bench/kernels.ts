@@ -118,7 +118,7 @@ function copiesFor(bytes: number): number {
 }
 
 function cfgName(c: GemvConfig): string {
-  return `tn${c.tn}xtk${c.tk}xr${c.r}xu${c.u ?? 1}${c.unpackBuiltins ? '-builtins' : ''}`;
+  return `tn${c.tn}xtk${c.tk}xr${c.r}xu${c.u ?? 1}${c.unpackBuiltins ? '-builtins' : ''}${c.xsmem === false ? '-xglobal' : ''}`;
 }
 
 async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number, peak: number): Promise<void> {
@@ -127,7 +127,7 @@ async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number,
   const ws = makeQuantCopies(ctx, kind, n, k, copies);
   const x = { buffer: ctx.buffers.upload(randomF32(k)), shape: [k], dtype: 'f32' as const };
   const y = createF32(ctx, [n]);
-  const def = defaultGemvConfig(n, k);
+  const def = defaultGemvConfig(n, k, ctx.caps.maxComputeInvocationsPerWorkgroup);
   const maxWg = ctx.caps.maxComputeInvocationsPerWorkgroup;
   const sweep: GemvConfig[] = small
     ? [def]
@@ -146,6 +146,12 @@ async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number,
         { tn: 32, tk: 32, r: 2, u: 2, chunk: 64 },
         { tn: 32, tk: 16, r: 2, u: 2, chunk: 64 },
         { ...def, unpackBuiltins: true },
+        { ...def, xsmem: false },
+        { tn: 32, tk: 16, r: 1, u: 4, xsmem: false, chunk: 64 },
+        { tn: 32, tk: 8, r: 2, u: 2, xsmem: false, chunk: 64 },
+        { tn: 32, tk: 8, r: 4, u: 1, xsmem: false, chunk: 64 },
+        { tn: 16, tk: 16, r: 1, u: 2, xsmem: false, chunk: 64 },
+        { tn: 32, tk: 32, r: 1, u: 2, xsmem: false, chunk: 64 },
       ].filter((c) => c.tn * c.tk <= maxWg);
   const reps = Math.max(20, Math.min(2000, Math.ceil((small ? 2e7 : 4e9) / bytes)));
   let best = { gbs: 0, name: '' };

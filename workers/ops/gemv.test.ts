@@ -72,6 +72,8 @@ describe.each(['q4', 'q8'] as const)('gemv %s', (dtype) => {
   it('crosses x chunks, several rows per thread, bias and offsets', async () => {
     const config = { tn: 32, tk: 8, r: 4, chunk: 3, u: 2 };
     const config4 = { tn: 8, tk: 32, r: 1, chunk: 7, u: 4 };
+    const direct = await runGemv(dtype, 300, 352, { bias: true, xOff: 64, yOff: 3, config: { tn: 32, tk: 8, r: 2, chunk: 3, u: 4, xsmem: false } });
+    expect(maxScaledError(direct.got, direct.want, direct.abs)).toBeLessThan(TOL);
     const r4 = await runGemv(dtype, 45, 1024, { bias: true, xOff: 32, yOff: 3, config: config4 });
     expect(maxScaledError(r4.got, r4.want, r4.abs)).toBeLessThan(TOL);
     const { got, want, abs } = await runGemv(dtype, 300, 352, { bias: true, xOff: 64, yOff: 3, config });

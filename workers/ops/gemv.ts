@@ -16,6 +16,8 @@ export interface GemvConfig {
   r: number;
   /** Groups of x staged in workgroup memory at a time. */
   chunk: number;
+  /** Stage x in workgroup memory (default true); false reads x from the buffer. */
+  xsmem?: boolean;
   /** Groups each thread loads per step: 1, 2 or 4 (default 1). */
   u?: number;
   /** Decode with the unpack4xU8/unpack4xI8 builtins instead of the exponent trick (needs caps.packed4x8). */
@@ -28,14 +30,18 @@ export const GEMV_F32_ROWS = 4;
 export const GEMV_Q_WG = 256;
 
 /**
- * Default quantized config: 32 rows x 8 k-lanes, as many rows per thread (≤ 4) as still leave
- * ≥ 1024 workgroups, so big matrices get deep per-thread load queues and small ones spread out.
+ * Default quantized workgroup shape, from the sweep in tools/bench/kernels.ts (H200, recorded
+ * in docs/BENCHMARKS.md): vocabulary-sized N wants 4 rows per thread (2 KB contiguous per warp
+ * step, fewer workgroups staging x); long K wants more k-lanes and 2-4 groups in flight per
+ * thread; small matrices are launch-bound and want many small workgroups. `maxWg` is the
+ * adapter's maxComputeInvocationsPerWorkgroup (≥ 256 everywhere).
  */
-export function defaultGemvConfig(n: number, _k: number): GemvConfig {
-  let r = 4;
-  while (r > 1 && Math.ceil(n / (32 * r)) < 1024) r /= 2;
-  if (Math.ceil(n / 32) < 128) return { tn: 16, tk: 16, r: 1, chunk: 64 };
-  return { tn: 32, tk: 8, r, chunk: 64 };
+export function defaultGemvConfig(n: number, k: number, maxWg = GEMV_Q_WG): GemvConfig {
+  if (n >= 32768) return { tn: 32, tk: 8, r: 4, u: 1, chunk: 64 };
+  if (k >= 8192) return maxWg >= 1024 ? { tn: 32, tk: 32, r: 1, u: 2, chunk: 64 } : { tn: 16, tk: 16, r: 1, u: 4, chunk: 64 };
+  if (k >= 2048) return maxWg >= 512 ? { tn: 32, tk: 16, r: 1, u: 4, chunk: 64 } : { tn: 16, tk: 16, r: 2, u: 2, chunk: 64 };
+  if (Math.ceil(n / 32) < 128) return { tn: 16, tk: 16, r: 1, u: 2, chunk: 64 };
+  return maxWg >= 512 ? { tn: 32, tk: 16, r: 1, u: 1, chunk: 64 } : { tn: 16, tk: 16, r: 1, u: 2, chunk: 64 };
 }
 
 export interface GemvInit {
@@ -97,7 +103,7 @@ export class Gemv implements Op<GemvArgs | void> {
       this.workgroups = grid2d(ctx, Math.ceil(n / GEMV_F32_ROWS));
     } else {
       this.vec4 = true;
-      const cfg = init.config ?? defaultGemvConfig(n, k);
+      const cfg = init.config ?? defaultGemvConfig(n, k, ctx.caps.maxComputeInvocationsPerWorkgroup);
       const wg = cfg.tn * cfg.tk;
       if (![1, 2, 4].includes(cfg.u ?? 1)) throw new OpShapeError(`gemv: u = ${cfg.u} must be 1, 2 or 4`);
       if (wg > ctx.caps.maxComputeInvocationsPerWorkgroup || wg < 32 || (wg & (wg - 1)) !== 0) {
@@ -108,7 +114,7 @@ export class Gemv implements Op<GemvArgs | void> {
         op: 'gemv_q',
         source: gemvQSrc,
         workgroupSize: [wg, 1, 1],
-        defines: { QBITS: w.dtype === 'q4' ? 4 : 8, TN: cfg.tn, TK: cfg.tk, R: cfg.r, U: cfg.u ?? 1, CHUNK: cfg.chunk, HAS_BIAS: !!bias, UNPACK_BUILTINS: !!cfg.unpackBuiltins && ctx.caps.packed4x8 },
+        defines: { QBITS: w.dtype === 'q4' ? 4 : 8, TN: cfg.tn, TK: cfg.tk, R: cfg.r, U: cfg.u ?? 1, XSMEM: cfg.xsmem ?? true, CHUNK: (cfg.xsmem ?? true) ? cfg.chunk : 1 << 24, HAS_BIAS: !!bias, UNPACK_BUILTINS: !!cfg.unpackBuiltins && ctx.caps.packed4x8 },
         bindings: bias ? ['read', 'read', 'read', 'rw', 'read'] : ['read', 'read', 'read', 'rw'],
       });
       buffers.push(bindTensor(w), bindScales(w), bindTensor(x), bindTensor(y));
