@@ -10,6 +10,7 @@ import { routeBundled, routeHub } from './support/hub-route';
 import { FIXTURE_MODEL_ID as ID, FIXTURE_MODEL_NAME as NAME, fixtureRepo } from './support/hub-fixture';
 import { HUGE_MODEL_ID as HUGE_ID, HUGE_MODEL_NAME as HUGE_NAME, hugeRepo } from './support/hub-fixture';
 import { modelCard, openLibrary, storedCounts, storedFiles } from './support/library-page';
+import { waitForServiceWorkerControl } from './support/service-worker';
 
 const MiB = 1024 * 1024;
 const entry = catalogue.models.find((m) => m.id === ID)!;
@@ -133,6 +134,7 @@ test('a model that does not fit the quota is refused with a clear message', asyn
 
 test('running out of quota mid-download pauses and keeps what was stored', async ({ page }) => {
   await page.goto('/');
+  await waitForServiceWorkerControl(page); // the shell's precache is written: usage is settled
   // A quota a little above what the origin uses: the small JSON files fit, a 4 MiB chunk does not.
   const cdp = await page.context().newCDPSession(page);
   const origin = new URL(page.url()).origin;
@@ -141,7 +143,8 @@ test('running out of quota mid-download pauses and keeps what was stored', async
   await openLibrary(page);
   const card = modelCard(page, ID);
   await button(page, `Download ${NAME}`).click();
-  await expect(card).toHaveAttribute('data-status', 'paused');
+  await expect(card).not.toHaveAttribute('data-status', /available|downloading/, { timeout: 30_000 });
+  expect(await card.getAttribute('data-status'), await card.innerText()).toBe('paused');
   const error = card.getByTestId('model-error');
   await expect(error).toHaveAttribute('data-error-name', 'StorageQuotaError');
   await expect(error).toContainText(/ran out of storage/);

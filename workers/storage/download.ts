@@ -40,7 +40,7 @@ export interface DownloadManagerOptions {
 
 export class DownloadManager {
   private readonly runs = new Map<string, ActiveRun>();
-  /** Errors of refused starts (nothing stored yet), shown until the next attempt. */
+  /** Errors of refused starts and failed runs, shown until the next attempt (also when they could not be stored). */
   private readonly transientErrors = new Map<string, SerializedError>();
   private lastEmit = new Map<string, number>();
 
@@ -106,7 +106,8 @@ export class DownloadManager {
     try {
       if (!lock) throw new LumenError(`${entry.name} is already downloading in another Lumen tab or window.`);
       rec = await this.prepare(entry, controller.signal);
-    } catch (err) {
+    } catch (thrown) {
+      const err = quotaError(thrown);
       lock?.release();
       this.transientErrors.set(id, serializeError(err));
       await this.emitState(id, true);
@@ -118,7 +119,9 @@ export class DownloadManager {
     }
     const run: ActiveRun = { controller, done: Promise.resolve(), rate: new RateMeter(), bytes: 0, total: rec.totalBytes, status: 'downloading' };
     this.runs.set(id, run);
-    run.done = this.execute(entry, run).finally(() => {
+    // execute() records every failure in the model's state; a failure to record it (the database
+    // went away) must not surface as an unhandled rejection through pause().
+    run.done = this.execute(entry, run).catch(() => {}).finally(() => {
       lock.release();
       this.runs.delete(id);
       void this.emitState(id, true);
@@ -211,7 +214,10 @@ export class DownloadManager {
         void this.emitState(id, false);
       }, signal);
       await setStatus(db, id, 'ready');
-    } catch (err) {
+    } catch (thrown) {
+      const err = quotaError(thrown);
+      // Also kept in memory: when storage is full, writing the error to the record can fail too.
+      if (!signal.aborted) this.transientErrors.set(id, serializeError(err));
       if (isAbortError(err) || signal.aborted) {
         await setStatus(db, id, 'paused');
       } else if (err instanceof IntegrityError) {
@@ -294,6 +300,15 @@ async function setStatus(db: ModelDatabase, id: string, status: ModelRecord['sta
   await db.put('models', { ...rec, status, error, updatedAt: Date.now() });
 }
 
+/** IndexedDB's QuotaExceededError (from any write of a run) as the StorageQuotaError users see. */
+function quotaError(err: unknown): unknown {
+  if ((err as Error | null)?.name !== 'QuotaExceededError') return err;
+  return new StorageQuotaError(
+    'The browser ran out of storage space for this site while saving the download. What was saved is kept; ' +
+      'free some space (or delete another model) and press Resume.',
+  );
+}
+
 /** Chunk bytes and the file's new progress/hash state, atomically; quota errors become StorageQuotaError. */
 async function storeChunk(db: ModelDatabase, rec: FileRecord, index: number, bytes: Uint8Array): Promise<void> {
   const tx = db.transaction(['files', 'chunks'], 'readwrite');
@@ -305,11 +320,7 @@ async function storeChunk(db: ModelDatabase, rec: FileRecord, index: number, byt
       tx.done,
     ]);
   } catch (err) {
-    const name = (err as Error)?.name;
-    if (name === 'QuotaExceededError' || tx.error?.name === 'QuotaExceededError') {
-      throw new StorageQuotaError('The browser ran out of storage space for this site while saving the download. What was saved is kept; free some space (or delete another model) and press Resume.');
-    }
-    throw err;
+    throw quotaError(tx.error?.name === 'QuotaExceededError' ? tx.error : err);
   }
 }
 
