@@ -2,7 +2,9 @@
 # The GPU-host command lines for the demo model (run from the repository root on the host).
 #   MODE=smoke bash tools/demo-model/host_run.sh   # a few minutes: checks + 60 steps + tiny eval/PPD
 #   MODE=full  bash tools/demo-model/host_run.sh   # training (STEPS, BUDGET s) + eval + PPD + reference
-# RESUME=dir continues from ckpt_text/ckpt_vision.safetensors in dir (tokenizer from TOKENIZER=dir).
+# RESUME=dir continues from ckpt_text/ckpt_vision.safetensors in dir, or from an exported folder's
+# model.safetensors (e.g. public/models/lumen-demo); TOKENIZER=dir reuses a trained tokenizer/processor.
+# EXTRA passes more train.py flags. A 10-minute call fits BUDGET=300 of training + eval + PPD.
 # Results go to $OUT: lumen-demo.tar (the exported folder + ppd.safetensors + reference files),
 # ckpt_*.safetensors (fp32 checkpoint), log.txt, eval.json, ppd.json.
 set -euo pipefail

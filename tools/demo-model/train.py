@@ -89,9 +89,13 @@ def save_checkpoint(model, out: str) -> None:
 
 
 def load_checkpoint(model, folder: str) -> None:
+    """fp32 checkpoint (ckpt_text + ckpt_vision) or, failing that, an exported folder's f16 weights."""
     from safetensors.torch import load_file
-    sd = {**load_file(os.path.join(folder, "ckpt_text.safetensors")),
-          **load_file(os.path.join(folder, "ckpt_vision.safetensors"))}
+    if os.path.exists(os.path.join(folder, "ckpt_text.safetensors")):
+        sd = {**load_file(os.path.join(folder, "ckpt_text.safetensors")),
+              **load_file(os.path.join(folder, "ckpt_vision.safetensors"))}
+    else:
+        sd = {k: v.float() for k, v in load_file(os.path.join(folder, "model.safetensors")).items()}
     missing, unexpected = model.load_state_dict(sd, strict=False)
     assert not unexpected and all("lm_head" in m for m in missing), (missing, unexpected)
 
