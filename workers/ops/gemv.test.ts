@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { testContext } from '../gpu/test-context';
 import { Recorder } from '../gpu/recorder';
 import { dequantize, quantize } from '../storage/quant';
-import { createGemv, type GemvConfig } from './gemv';
+import { createGemv, defaultGemvConfig, type GemvConfig } from './gemv';
 import { matmulAbsRef, matmulRef, maxScaledError, randomF32 } from './reference/matmul';
 import { createF32, readF32, uploadF32, uploadPacked } from './types';
 
@@ -84,6 +84,23 @@ describe.each(['q4', 'q8'] as const)('gemv %s', (dtype) => {
     for (const unpackBuiltins of [false, true]) {
       const { got, want, abs } = await runGemv(dtype, 64, 128, { config: { tn: 16, tk: 16, r: 2, chunk: 5, u: 4, unpackBuiltins } });
       expect(maxScaledError(got, want, abs)).toBeLessThan(TOL);
+    }
+  });
+});
+
+describe('defaultGemvConfig', () => {
+  it('picks the shapes the H200 sweep measured best, within the adapter\'s workgroup limit', () => {
+    const name = (c: GemvConfig) => `${c.tn}x${c.tk}r${c.r}u${c.u ?? 1}`;
+    expect(name(defaultGemvConfig(151936, 896, 1024))).toBe('32x8r4u1');
+    expect(name(defaultGemvConfig(896, 4864, 1024))).toBe('8x128r1u1');
+    expect(name(defaultGemvConfig(896, 4864, 256))).toBe('8x32r1u1');
+    expect(name(defaultGemvConfig(11008, 4096, 1024))).toBe('32x32r1u2');
+    expect(name(defaultGemvConfig(11008, 4096, 256))).toBe('16x16r1u2');
+    expect(name(defaultGemvConfig(1536, 576, 1024))).toBe('16x16r1u1');
+    for (const [n, k] of [[1, 32], [5, 64], [4864, 896], [576, 1536]]) {
+      const c = defaultGemvConfig(n, k, 256);
+      expect(c.tn * c.tk).toBeLessThanOrEqual(256);
+      expect(c.tn * c.tk).toBeGreaterThanOrEqual(64);
     }
   });
 });
