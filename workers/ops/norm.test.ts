@@ -1,6 +1,6 @@
 // Parity of RMSNorm / LayerNorm (plain and fused residual add) and the elementwise ops (SiLU*mul
 // fused and split, GELU tanh, add, scale) against the CPU references on Dawn. Tolerances: norms
-// 1e-5 relative to max |ref| (+1e-6 absolute), elementwise 1e-5 relative.
+// 1e-5 relative to max |ref|, elementwise 1e-5 relative. Also: bad shapes give OpShapeError.
 import { describe, expect, it } from 'vitest';
 import { testContext } from '../gpu/test-context';
 import { Recorder } from '../gpu/recorder';
@@ -12,7 +12,9 @@ import { createElementwise } from './add';
 import { addNormRef, layernormRef, rmsnormRef } from './reference/norm';
 import { addRef, geluRef, scaleRef, siluMulFusedRef, siluMulRef } from './reference/activation';
 import { randomF32 } from './reference/matmul';
-import { createF32, readF32, uploadF32, type GpuTensor } from './types';
+import { createF32, OpShapeError, readF32, uploadF32, type GpuTensor } from './types';
+import { createAttention } from './attention';
+import { createKvCache } from './kv-cache-ops';
 import type { GpuContext } from '../gpu/context';
 
 function relErr(got: Float32Array, want: Float32Array): number {
@@ -124,5 +126,24 @@ describe('elementwise', () => {
       c,
     );
     expect(relErr(got, geluRef(scaleRef(addRef(a, b), -2)))).toBeLessThan(1e-5);
+  });
+});
+
+describe('bad shapes are named errors at creation or record time', () => {
+  it('throws OpShapeError with an actionable message', async () => {
+    const ctx = await testContext();
+    const x = createF32(ctx, [2, 8]);
+    expect(() => createRmsNorm(ctx, { x, weight: createF32(ctx, [7]), out: createF32(ctx, [2, 8]), eps: 1e-5 })).toThrow(OpShapeError);
+    expect(() => createRmsNorm(ctx, { x, weight: createF32(ctx, [8]), out: x, eps: 1e-5 })).toThrow(/alias/);
+    const [cache] = createKvCache(ctx, 1, 2, 16, 32);
+    const q = createF32(ctx, [4, 3 * 32]);
+    const base = { nKv: 2, headDim: 32, q: { t: q, strideT: 96 }, k: { t: cache.k, strideH: 16 * 32, strideT: 32 }, v: { t: cache.v, strideH: 16 * 32, strideT: 32 }, out: createF32(ctx, [4, 96]), maxQ: 4, maxKeys: 16 };
+    expect(() => createAttention(ctx, { ...base, mode: 'causal', nHeads: 3 })).toThrow(/multiple of 2 kv heads/);
+    expect(() => createAttention(ctx, { ...base, mode: 'tree', nHeads: 4, out: createF32(ctx, [4, 128]), q: { t: createF32(ctx, [4, 128]), strideT: 128 } })).toThrow(/mask/);
+    const ok = createAttention(ctx, { ...base, mode: 'causal', nHeads: 4, out: createF32(ctx, [4, 128]), q: { t: createF32(ctx, [4, 128]), strideT: 128 } });
+    const rec = new Recorder(ctx);
+    expect(() => ok.record(rec, { nQ: 4, start: 13 })).toThrow(/17 keys exceed/);
+    expect(() => ok.record(rec, { nQ: 5, start: 0 })).toThrow(/5 queries/);
+    rec.discard();
   });
 });
