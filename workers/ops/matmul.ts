@@ -32,7 +32,7 @@ export function matmulKernelFor(dtype: GpuTensor['dtype'], m: number): MatmulKer
 
 export class Matmul implements Op<GemmArgs> {
   readonly name = 'matmul';
-  private gemv: Gemv | null = null;
+  private gemv: Op<GemmArgs> | null = null;
   private skinny: GemmSkinny | null = null;
   private tiled: Gemm | null = null;
 
@@ -56,8 +56,11 @@ export class Matmul implements Op<GemmArgs> {
     const { w, x, y, bias, maxM } = this.init;
     switch (kind) {
       case 'gemv': {
-        const g = (this.gemv ??= createGemv(this.ctx, { w, x, y, bias }));
-        return { name: g.name, record: (rec, a) => g.record(rec, { xOffset: a.xOffset, yOffset: a.yOffset }) };
+        if (!this.gemv) {
+          const g: Gemv = createGemv(this.ctx, { w, x, y, bias });
+          this.gemv = { name: g.name, record: (rec, a) => g.record(rec, { xOffset: a.xOffset, yOffset: a.yOffset }) };
+        }
+        return this.gemv;
       }
       case 'skinny':
         return (this.skinny ??= createGemmSkinny(this.ctx, { w, x, y, bias, maxM: Math.min(maxM, SKINNY_ROUTE_MAX_M) }));
