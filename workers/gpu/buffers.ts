@@ -21,6 +21,7 @@ export function alignTo(n: number, a: number): number {
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   private owned = new Set<GPUBuffer>();
+  private staging = new Map<number, GPUBuffer[]>();
 
   constructor(readonly device: GPUDevice) {}
 
@@ -71,18 +72,33 @@ export class BufferPool {
     list.push(buf);
   }
 
-  /** Copy `bytes` at `offset` of `src` to the CPU (submits its own command buffer). */
+  /**
+   * Copy `bytes` at `offset` of `src` to the CPU (submits its own command buffer, after any work
+   * already submitted). Staging buffers are reused per size class, so reading a few token ids
+   * per decode step allocates nothing.
+   */
   async readback(src: GPUBuffer, bytes = src.size, offset = 0): Promise<ArrayBuffer> {
     const size = align4(bytes);
-    const staging = this.device.createBuffer({ size, usage: Usage.MAP_READ | Usage.COPY_DST, label: 'readback' });
+    const cls = sizeClass(size);
+    const staging = this.staging.get(cls)?.pop() ?? this.device.createBuffer({ size: cls, usage: Usage.MAP_READ | Usage.COPY_DST, label: 'readback' });
     const enc = this.device.createCommandEncoder({ label: 'readback' });
     enc.copyBufferToBuffer(src, offset, staging, 0, size);
     this.device.queue.submit([enc.finish()]);
+    let ok = false;
     try {
-      await staging.mapAsync(MAP_MODE_READ);
-      return staging.getMappedRange().slice(0, bytes);
+      await staging.mapAsync(MAP_MODE_READ, 0, size);
+      const out = staging.getMappedRange(0, size).slice(0, bytes);
+      staging.unmap();
+      ok = true;
+      return out;
     } finally {
-      staging.destroy();
+      if (ok) {
+        let list = this.staging.get(cls);
+        if (!list) this.staging.set(cls, (list = []));
+        list.push(staging);
+      } else {
+        staging.destroy();
+      }
     }
   }
 
@@ -106,8 +122,10 @@ export class BufferPool {
 
   destroyAll(): void {
     for (const b of this.owned) b.destroy();
+    for (const list of this.staging.values()) for (const b of list) b.destroy();
     this.owned.clear();
     this.free.clear();
+    this.staging.clear();
   }
 }
 

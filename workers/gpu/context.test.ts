@@ -25,6 +25,10 @@ describe('createGpuContext', () => {
     const data = new Float32Array([1, 2, 3, 4.5, -6]);
     const b = ctx.buffers.upload(data);
     expect([...(await ctx.buffers.readF32(b, 5))]).toEqual([1, 2, 3, 4.5, -6]);
+    // Reused staging buffers still return the right bytes (partial ranges, offsets).
+    expect([...(await ctx.buffers.readF32(b, 2, 8))]).toEqual([3, 4.5]);
+    ctx.buffers.write(b, new Float32Array([7, 8]));
+    expect([...(await ctx.buffers.readF32(b, 5))]).toEqual([7, 8, 3, 4.5, -6]);
     const t = ctx.buffers.acquire(1000);
     ctx.buffers.release(t);
     expect(ctx.buffers.acquire(900)).toBe(t);
