@@ -5,6 +5,7 @@ import { GpuDeviceLostError, WebGpuUnavailableError } from '../protocol/errors';
 import { assertAlive, createGpuContext } from './context';
 import { nodeGpu } from './node';
 import { ShaderCompileError } from './pipelines';
+import { createBindGroup, Recorder } from './recorder';
 import { testContext } from './test-context';
 
 describe('createGpuContext', () => {
@@ -49,6 +50,32 @@ describe('createGpuContext', () => {
     expect(ctx.pipelines.get({ ...spec })).toBe(k);
     expect(ctx.pipelines.size).toBe(before + 1);
     await expect(ctx.pipelines.getChecked({ ...spec, op: 'test_bad', source: 'fn main( {' })).rejects.toBeInstanceOf(ShaderCompileError);
+  });
+
+  it('names bad bindings before WebGPU would fail asynchronously, and reports uncaptured errors', async () => {
+    const gpu = await nodeGpu();
+    const errors: GPUError[] = [];
+    const ctx = await createGpuContext(gpu, { onError: (e) => errors.push(e) });
+    const k = ctx.pipelines.get({
+      op: 'test_bind',
+      source: '@group(0) @binding(0) var<uniform> p: vec4<u32>;\n@group(0) @binding(1) var<storage, read_write> o: array<u32>;\n@compute @workgroup_size(1) fn main() { o[0] = p.x; }',
+      workgroupSize: [1, 1, 1],
+      bindings: ['rw'],
+    });
+    const buf = ctx.buffers.create(1024, 'small');
+    expect(() => createBindGroup(ctx, k, [{ buffer: buf, offset: 4 }])).toThrow(/not a multiple of 256/);
+    expect(() => createBindGroup(ctx, k, [{ buffer: buf, offset: 512, size: 1024 }])).toThrow(/needs bytes 512..1536/);
+    expect(() => createBindGroup(ctx, k, [buf, buf])).toThrow(/2 buffers bound, 1 expected/);
+    // A real validation error (binding a destroyed buffer in a submit) reaches onError.
+    const bg = createBindGroup(ctx, k, [buf]);
+    const rec = new Recorder(ctx);
+    rec.dispatch(k, bg, new Uint32Array(4), 1);
+    buf.destroy();
+    rec.submit();
+    await ctx.device.queue.onSubmittedWorkDone();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(errors.length).toBeGreaterThan(0);
+    ctx.destroy();
   });
 
   it('turns device loss into GpuDeviceLostError', async () => {

@@ -36,6 +36,8 @@ export interface GpuContextOptions {
   timestampQuery?: boolean;
   /** Called once if the device is lost (not for `destroy()`): report it and rebuild the context. */
   onLost?: (err: GpuDeviceLostError) => void;
+  /** WebGPU validation / out-of-memory errors nobody captured (default: console.error). */
+  onError?: (err: GPUError) => void;
   /** Bytes of the per-context uniform params ring (default 1 MiB). */
   paramsRingBytes?: number;
 }
@@ -124,6 +126,12 @@ export async function createGpuContext(gpu: GPU | undefined | null, opts: GpuCon
     );
     if (!destroyed && infoLost.reason !== 'destroyed') opts.onLost?.(err);
     return err;
+  });
+
+  device.addEventListener('uncapturederror', (ev) => {
+    const err = (ev as GPUUncapturedErrorEvent).error;
+    if (opts.onError) opts.onError(err);
+    else console.error(`WebGPU error: ${err.message}`);
   });
 
   const buffers = new BufferPool(device);

@@ -58,20 +58,25 @@ export type BufferBinding = GPUBuffer | { buffer: GPUBuffer; offset?: number; si
 
 /** One bind group for `kernel`: binding 0 = the params ring, 1..n = `buffers`. Create once per call site. */
 export function createBindGroup(ctx: GpuContext, kernel: Kernel, buffers: readonly BufferBinding[], label?: string): GPUBindGroup {
+  const op = kernel.spec.op;
   if (buffers.length !== kernel.spec.bindings.length) {
-    throw new LumenError(`${kernel.spec.op}: ${buffers.length} buffers bound, ${kernel.spec.bindings.length} expected`);
+    throw new LumenError(`${op}: ${buffers.length} buffers bound, ${kernel.spec.bindings.length} expected`);
   }
-  return ctx.device.createBindGroup({
-    layout: kernel.layout,
-    label: label ?? kernel.spec.op,
-    entries: [
-      { binding: 0, resource: { buffer: ctx.params.buffer, offset: 0, size: PARAMS_SLOT_BYTES } },
-      ...buffers.map((b, i) => ({
-        binding: i + 1,
-        resource: 'buffer' in b ? { buffer: b.buffer, offset: b.offset ?? 0, size: b.size } : { buffer: b },
-      })),
-    ],
+  const { maxStorageBufferBindingSize: maxBind, minStorageBufferOffsetAlignment: align } = ctx.caps;
+  const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: ctx.params.buffer, offset: 0, size: PARAMS_SLOT_BYTES } }];
+  buffers.forEach((b, i) => {
+    const buffer = 'buffer' in b ? b.buffer : b;
+    const offset = 'buffer' in b ? (b.offset ?? 0) : 0;
+    const size = 'buffer' in b && b.size !== undefined ? b.size : buffer.size - offset;
+    // WebGPU reports these only as asynchronous validation errors: name them here instead.
+    if (offset % align !== 0) throw new LumenError(`${op}: binding ${i + 1} starts at byte ${offset}, not a multiple of ${align}. Pass row offsets as record args instead.`);
+    if (offset + size > buffer.size) throw new LumenError(`${op}: binding ${i + 1} needs bytes ${offset}..${offset + size} of a ${buffer.size}-byte buffer "${buffer.label}"`);
+    if (size > maxBind) {
+      throw new LumenError(`${op}: binding ${i + 1} ("${buffer.label}") is ${size} bytes but this GPU binds at most ${maxBind}: use a q4/q8 model or a smaller one.`);
+    }
+    entries.push({ binding: i + 1, resource: { buffer, offset, size } });
   });
+  return ctx.device.createBindGroup({ layout: kernel.layout, label: label ?? op, entries });
 }
 
 export class Recorder {
