@@ -127,7 +127,7 @@ async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number,
   const ws = makeQuantCopies(ctx, kind, n, k, copies);
   const x = { buffer: ctx.buffers.upload(randomF32(k)), shape: [k], dtype: 'f32' as const };
   const y = createF32(ctx, [n]);
-  const def = defaultGemvConfig(n, k, ctx.caps.maxComputeInvocationsPerWorkgroup);
+  const def = defaultGemvConfig(n, k, ctx.caps.maxComputeInvocationsPerWorkgroup, ctx.caps.software);
   const maxWg = ctx.caps.maxComputeInvocationsPerWorkgroup;
   const sweep: GemvConfig[] = small
     ? [def]

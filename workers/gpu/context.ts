@@ -14,6 +14,8 @@ export interface GpuCapabilities {
   shaderF16: boolean;
   subgroups: boolean;
   timestampQuery: boolean;
+  /** A CPU implementation (SwiftShader, lavapipe, llvmpipe): kernels may pick barrier-free variants. */
+  software: boolean;
   /** WGSL `packed_4x8_integer_dot_product` (unpack4xU8 / dot4U8Packed builtins). */
   packed4x8: boolean;
   maxBufferSize: number;
@@ -103,6 +105,7 @@ export async function createGpuContext(gpu: GPU | undefined | null, opts: GpuCon
     vendor: info?.vendor ?? '',
     architecture: info?.architecture ?? '',
     description: info?.description ?? '',
+    software: /swiftshader|lavapipe|llvmpipe/i.test(`${info?.vendor ?? ''} ${info?.architecture ?? ''} ${info?.description ?? ''}`),
     shaderF16: device.features.has('shader-f16'),
     subgroups: device.features.has('subgroups'),
     timestampQuery: device.features.has('timestamp-query'),

@@ -22,6 +22,8 @@ export interface GemmSkinnyInit {
   bias?: GpuTensor;
   /** Most rows a call will pass (≤ 64). */
   maxM: number;
+  /** Override the workgroup shape (tests, benchmarks): tn rows x tk k-lanes. */
+  config?: { tn: number; tk: number };
 }
 
 export interface GemmArgs {
@@ -62,8 +64,11 @@ export class GemmSkinny implements Op<GemmArgs> {
     if (y.dtype !== 'f32' || this.yLen < maxM * n) throw new OpShapeError(`${this.name}: y [${y.shape.join(', ')}] cannot hold ${maxM} x ${n}`);
     if (bias && (bias.dtype !== 'f32' || numel(bias.shape) !== n)) throw new OpShapeError(`${this.name}: bias is not f32 [${n}]`);
     const wide = Math.ceil(n / 32) >= 128;
-    this.tn = wide ? 32 : 16;
-    this.tk = SKINNY_WG / this.tn;
+    // CPU adapters (SwiftShader) run far faster with small, barrier-light workgroups.
+    this.tn = init.config?.tn ?? (wide || ctx.caps.software ? 32 : 16);
+    this.tk = init.config?.tk ?? (ctx.caps.software ? 2 : SKINNY_WG / this.tn);
+    const wg = this.tn * this.tk;
+    if (wg > ctx.caps.maxComputeInvocationsPerWorkgroup || wg < 32) throw new OpShapeError(`${this.name}: workgroup ${this.tn}x${this.tk} outside 32..${ctx.caps.maxComputeInvocationsPerWorkgroup}`);
     this.workgroups = grid2d(ctx, Math.ceil(n / this.tn));
   }
 
@@ -75,7 +80,7 @@ export class GemmSkinny implements Op<GemmArgs> {
       const kernel = this.ctx.pipelines.get({
         op: 'gemm_skinny',
         source: skinnySrc,
-        workgroupSize: [SKINNY_WG, 1, 1],
+        workgroupSize: [this.tn * this.tk, 1, 1],
         defines: { QBITS: w.dtype === 'q4' ? 4 : 8, TN: this.tn, TK: this.tk, MT: mt, HAS_BIAS: !!bias },
         bindings: bias ? ['read', 'read', 'read', 'rw', 'read'] : ['read', 'read', 'read', 'rw'],
       });

@@ -87,6 +87,18 @@ describe('gemm skinny', () => {
     expect(await s.check()).toBeLessThan(TOL);
   });
 
+  it.each([
+    [16, 16],
+    [32, 8],
+  ])('GPU workgroup shape %ix%i (the CPU-adapter default is 32x2)', async (tn, tk) => {
+    const s = await setup('q4', 11, 100, 96, { bias: true });
+    const op = createGemmSkinny(s.ctx, { w: s.w, x: s.x, y: s.y, bias: s.b, maxM: 11, config: { tn, tk } });
+    const rec = new Recorder(s.ctx);
+    op.record(rec, { m: 11 });
+    await rec.submitAndWait();
+    expect(await s.check()).toBeLessThan(TOL);
+  });
+
   it('bias, offsets, and wide N (32-row workgroups)', async () => {
     const s = await setup('q4', 5, 4100, 32, { bias: true, xOff: 8, yOff: 1 });
     const op = createGemmSkinny(s.ctx, { w: s.w, x: s.x, y: s.y, bias: s.b, maxM: 5 });

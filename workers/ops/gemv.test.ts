@@ -69,6 +69,11 @@ describe.each(['q4', 'q8'] as const)('gemv %s', (dtype) => {
     expect(maxScaledError(got, want, abs)).toBeLessThan(TOL);
   });
 
+  it('GPU default shape (x staged in workgroup memory) on a mid-size matrix', async () => {
+    const { got, want, abs } = await runGemv(dtype, 300, 256, { config: defaultGemvConfig(300, 256, 256, false) });
+    expect(maxScaledError(got, want, abs)).toBeLessThan(TOL);
+  });
+
   it('crosses x chunks, several rows per thread, bias and offsets', async () => {
     const config = { tn: 32, tk: 8, r: 4, chunk: 3, u: 2 };
     const config4 = { tn: 8, tk: 32, r: 1, chunk: 7, u: 4 };
@@ -97,6 +102,7 @@ describe('defaultGemvConfig', () => {
     expect(name(defaultGemvConfig(11008, 4096, 1024))).toBe('32x32r1u2');
     expect(name(defaultGemvConfig(11008, 4096, 256))).toBe('16x16r1u2');
     expect(name(defaultGemvConfig(1536, 576, 1024))).toBe('16x16r1u1');
+    expect(defaultGemvConfig(1536, 576, 256, true)).toMatchObject({ tn: 32, tk: 2, xsmem: false });
     for (const [n, k] of [[1, 32], [5, 64], [4864, 896], [576, 1536]]) {
       const c = defaultGemvConfig(n, k, 256);
       expect(c.tn * c.tk).toBeLessThanOrEqual(256);
