@@ -1,5 +1,6 @@
 // Tokenizer glue on the tiny fixture tokenizer (a real byte-level BPE tokenizer.json): chat
-// template, EOS ids, and incremental detokenization that never splits a multi-byte character.
+// template (checked against transformers.js's apply_chat_template), EOS ids, and incremental
+// detokenization that never splits a multi-byte character.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -22,6 +23,21 @@ describe('chat tokenizer', () => {
     expect(ids[expected.length]).toBe(2);
     expect(tok.decode(ids)).toBe('user\nHi\nassistant\n');
     expect([...tok.eosIds]).toEqual([2]);
+  });
+
+  it('matches transformers.js apply_chat_template and decode on the same files', async () => {
+    const { PreTrainedTokenizer } = await import('@huggingface/transformers');
+    const ref = new PreTrainedTokenizer(JSON.parse(read('tokenizer.json').toString()), JSON.parse(read('tokenizer_config.json').toString()));
+    const conv = [
+      { role: 'system' as const, content: 'Be brief.' },
+      { role: 'user' as const, content: 'Qu’est-ce que c’est ? 日本' },
+      { role: 'assistant' as const, content: 'Un test.' },
+      { role: 'user' as const, content: 'Encore' },
+    ];
+    const want = ref.apply_chat_template(conv, { add_generation_prompt: true, tokenize: true, return_tensor: false, return_dict: false }) as unknown as number[];
+    const got = tok.encodeChat(conv.map((m) => ({ role: m.role, content: [{ type: 'text' as const, text: m.content }] })));
+    expect(got).toEqual(Array.from(want, Number));
+    expect(tok.decode(got)).toBe(ref.decode(got, { skip_special_tokens: true }));
   });
 
   it('refuses images for a text-only model', () => {

@@ -1,20 +1,13 @@
-// Tokenizer and chat-template glue over @huggingface/transformers: builds the tokenizer from the
-// model's own tokenizer.json + tokenizer_config.json objects (no network, no file paths), turns
-// a conversation into prompt ids with the model's chat template, and collects the ids that end
-// generation (tokenizer EOS plus generation_config.json's eos_token_id).
-import { GPT2Tokenizer, LlamaTokenizer, PreTrainedTokenizer, Qwen2Tokenizer } from '@huggingface/transformers';
+// Tokenizer and chat-template glue: builds the tokenizer from the model's own tokenizer.json +
+// tokenizer_config.json objects (no network, no file paths), renders the model's chat template,
+// and collects the ids that end generation (tokenizer EOS plus generation_config's eos_token_id).
+// Uses the two libraries @huggingface/transformers itself runs on for this (@huggingface/tokenizers
+// and @huggingface/jinja) rather than the transformers.js bundle, which would pull onnxruntime-web
+// (a 680 kB worker chunk and a 27 MB wasm) into the app for nothing: the engine is our own.
+import { Template } from '@huggingface/jinja';
+import { Tokenizer } from '@huggingface/tokenizers';
 import type { ChatTurn } from '../protocol/engine';
 import { ModelFormatError, UnsupportedImageError } from '../protocol/errors';
-
-type TokenizerCtor = new (tokenizerJson: unknown, tokenizerConfig: unknown) => PreTrainedTokenizer;
-
-// The tokenizer classes our model families use; anything else falls back to the base class,
-// which follows tokenizer.json exactly (as transformers.js's AutoTokenizer does).
-const CLASSES: Record<string, TokenizerCtor> = {
-  GPT2Tokenizer: GPT2Tokenizer as unknown as TokenizerCtor,
-  LlamaTokenizer: LlamaTokenizer as unknown as TokenizerCtor,
-  Qwen2Tokenizer: Qwen2Tokenizer as unknown as TokenizerCtor,
-};
 
 export interface ChatTokenizer {
   /** Prompt ids for a conversation, ending with the assistant turn's opening. */
@@ -73,28 +66,46 @@ export function createChatTokenizer(
   }
   const gen = generationConfigJson ? parseJson(generationConfigJson, 'generation_config.json') : {};
   if (!tj.model || typeof tj.model !== 'object') throw new ModelFormatError('tokenizer.json has no "model" section; it is not a Hugging Face tokenizer file.');
-  const name = typeof tc.tokenizer_class === 'string' ? tc.tokenizer_class.replace(/Fast$/, '') : 'PreTrainedTokenizer';
-  const Ctor = CLASSES[name] ?? (PreTrainedTokenizer as unknown as TokenizerCtor);
-  let tok: PreTrainedTokenizer;
+  let tok: Tokenizer;
   try {
-    tok = new Ctor(tj, tc);
+    tok = new Tokenizer(tj, tc);
   } catch (e) {
     throw new ModelFormatError(`The tokenizer could not be built (${(e as Error).message}). Download the model again.`);
   }
+  // Special tokens as the template sees them (strings), as transformers passes them.
+  const special: Record<string, string> = {};
+  for (const key of ['bos_token', 'eos_token', 'unk_token', 'pad_token', 'sep_token', 'cls_token', 'mask_token']) {
+    const v = tc[key];
+    const text = typeof v === 'string' ? v : v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string' ? (v as { content: string }).content : null;
+    if (text !== null) special[key] = text;
+  }
   const eos = new Set<number>([...idList(gen.eos_token_id)]);
-  if (typeof tok.eos_token_id === 'number') eos.add(tok.eos_token_id);
-  const hasTemplate = typeof tc.chat_template === 'string' || Array.isArray(tc.chat_template);
+  const eosId = special.eos_token !== undefined ? tok.token_to_id(special.eos_token) : undefined;
+  if (eosId !== undefined) eos.add(eosId);
+  // A string, or a list of named templates (then the one named "default").
+  const ct = tc.chat_template;
+  const named = Array.isArray(ct) ? (ct as { name?: unknown; template?: unknown }[]).find((t) => t.name === 'default')?.template : undefined;
+  const source = typeof ct === 'string' ? ct : typeof named === 'string' ? named : null;
+  let template: Template | null = null;
+  const compiled = (): Template => {
+    if (!source) throw new ModelFormatError('This model has no chat template (tokenizer_config.json); it cannot be used as an assistant. Choose an instruct model.');
+    try {
+      template ??= new Template(source);
+    } catch (e) {
+      throw new ModelFormatError(`The model's chat template does not parse (${(e as Error).message}).`);
+    }
+    return template;
+  };
 
   return {
     eosIds: eos,
     encodeChat(messages) {
-      if (!hasTemplate) throw new ModelFormatError('This model has no chat template (tokenizer_config.json); it cannot be used as an assistant. Choose an instruct model.');
       const conv = messages.map((m) => ({ role: m.role, content: turnText(m) }));
-      const ids = tok.apply_chat_template(conv, { add_generation_prompt: true, tokenize: true, return_tensor: false, return_dict: false });
-      return Array.from(ids as unknown as ArrayLike<number>, Number);
+      const text = compiled().render({ messages: conv, add_generation_prompt: true, ...special });
+      return tok.encode(text, { add_special_tokens: false }).ids;
     },
     encode(text) {
-      return tok.encode(text, { add_special_tokens: false });
+      return tok.encode(text, { add_special_tokens: false }).ids;
     },
     decode(ids) {
       if (ids.length === 0) return '';
