@@ -36,11 +36,13 @@ async function setup(dtype: WType, m: number, n: number, k: number, opts: { bias
   const y = createF32(ctx, [yOff + m * n]);
   const b = bias ? uploadF32(ctx, bias, [n]) : undefined;
   const xs = xAll.subarray(xOff);
+  // Poison y so a kernel that writes nothing cannot pass on an earlier kernel's result.
+  const reset = () => ctx.buffers.write(y.buffer, new Float32Array(yOff + m * n).fill(NaN));
   const check = async () => {
     const got = (await readF32(ctx, y)).subarray(yOff);
     return maxScaledError(got, matmulRef(xs, wRef, m, n, k, bias), matmulAbsRef(xs, wRef, m, n, k, bias));
   };
-  return { ctx, w, x, y, b, xOff, yOff, check };
+  return { ctx, w, x, y, b, xOff, yOff, check, reset };
 }
 
 describe('gemm (tiled)', () => {
@@ -52,22 +54,28 @@ describe('gemm (tiled)', () => {
     ['q4', 70, 257, 96],
     ['q8', 3, 130, 160],
     ['q8', 129, 61, 32],
-  ] as const)('%s M=%i N=%i K=%i', async (dtype, m, n, k) => {
+  ] as const)('%s M=%i N=%i K=%i (tiled and barrier-free kernels)', async (dtype, m, n, k) => {
     const s = await setup(dtype, m, n, k);
-    const op = createGemm(s.ctx, { w: s.w, x: s.x, y: s.y, maxM: m });
-    const rec = new Recorder(s.ctx);
-    op.record(rec, { m });
-    await rec.submitAndWait();
-    expect(await s.check()).toBeLessThan(TOL);
+    for (const simple of [false, true]) {
+      s.reset();
+      const op = createGemm(s.ctx, { w: s.w, x: s.x, y: s.y, maxM: m, simple });
+      const rec = new Recorder(s.ctx);
+      op.record(rec, { m });
+      await rec.submitAndWait();
+      expect(await s.check()).toBeLessThan(TOL);
+    }
   });
 
   it.each(['f32', 'q4', 'q8'] as const)('%s with bias and row offsets (scalar f32 path when misaligned)', async (dtype) => {
     const s = await setup(dtype, 67, 140, 64, { bias: true, xOff: dtype === 'f32' ? 3 : 4, yOff: 9 });
-    const op = createGemm(s.ctx, { w: s.w, x: s.x, y: s.y, bias: s.b, maxM: 67 });
-    const rec = new Recorder(s.ctx);
-    op.record(rec, { m: 67, xOffset: s.xOff, yOffset: s.yOff });
-    await rec.submitAndWait();
-    expect(await s.check()).toBeLessThan(TOL);
+    for (const simple of [false, true]) {
+      s.reset();
+      const op = createGemm(s.ctx, { w: s.w, x: s.x, y: s.y, bias: s.b, maxM: 67, simple });
+      const rec = new Recorder(s.ctx);
+      op.record(rec, { m: 67, xOffset: s.xOff, yOffset: s.yOff });
+      await rec.submitAndWait();
+      expect(await s.check()).toBeLessThan(TOL);
+    }
   });
 });
 

@@ -1,12 +1,15 @@
 // Tiled GEMM op: Y[M, N] = X[M, K] W^T (+ bias) for prefill and the vision encoder. X f32
 // row-major; W f32 [N, K] row-major or packed q4/q8 [N, K] (dequantized in the tile load).
-// Tile 64 x 128 x 16, 256 threads, 4 x 8 outputs per thread (shaders/gemm.wgsl).
+// Tile 64 x 128 x 16, 256 threads, 4 x 8 outputs per thread (shaders/gemm.wgsl). On CPU
+// adapters (SwiftShader) a barrier-free one-output-per-thread kernel (shaders/gemm_simple.wgsl)
+// is used instead, or when `simple` is set.
 import type { GpuContext } from '../gpu/context';
 import type { Kernel } from '../gpu/pipelines';
 import { createBindGroup, type Recorder } from '../gpu/recorder';
 import gemmSrc from '../../shaders/gemm.wgsl?raw';
+import gemmSimpleSrc from '../../shaders/gemm_simple.wgsl?raw';
 import type { GemmArgs } from './gemm-skinny';
-import { bindScales, bindTensor, expectShape, numel, OpShapeError, type GpuTensor, type Op } from './types';
+import { bindScales, bindTensor, expectShape, grid2d, numel, OpShapeError, type GpuTensor, type Op } from './types';
 
 export const GEMM_WG = 256;
 export const GEMM_TILE_M = 64;
@@ -22,7 +25,11 @@ export interface GemmInit {
   bias?: GpuTensor;
   /** Most rows a call will pass. */
   maxM: number;
+  /** Use the barrier-free kernel (default: on CPU adapters only). */
+  simple?: boolean;
 }
+
+export const GEMM_SIMPLE_WG = 64;
 
 export class Gemm implements Op<GemmArgs> {
   readonly name: string;
@@ -32,6 +39,7 @@ export class Gemm implements Op<GemmArgs> {
   private readonly params = new Uint32Array(8);
   private readonly xLen: number;
   private readonly yLen: number;
+  private readonly simple: boolean;
 
   constructor(
     readonly ctx: GpuContext,
@@ -45,6 +53,7 @@ export class Gemm implements Op<GemmArgs> {
     this.name = `gemm_${w.dtype}`;
     this.xLen = numel(x.shape);
     this.yLen = numel(y.shape);
+    this.simple = init.simple ?? ctx.caps.software;
     if (!(maxM >= 1)) throw new OpShapeError(`${this.name}: maxM ${maxM} must be ≥ 1`);
     if (x.dtype !== 'f32' || this.xLen < maxM * k) throw new OpShapeError(`${this.name}: x [${x.shape.join(', ')}] cannot hold ${maxM} x ${k}`);
     if (y.dtype !== 'f32' || this.yLen < maxM * n) throw new OpShapeError(`${this.name}: y [${y.shape.join(', ')}] cannot hold ${maxM} x ${n}`);
@@ -59,9 +68,9 @@ export class Gemm implements Op<GemmArgs> {
       const { w, x, y, bias } = this.init;
       const wq = w.dtype === 'q4' ? 4 : w.dtype === 'q8' ? 8 : 0;
       const kernel = this.ctx.pipelines.get({
-        op: 'gemm',
-        source: gemmSrc,
-        workgroupSize: [GEMM_WG, 1, 1],
+        op: this.simple ? 'gemm_simple' : 'gemm',
+        source: this.simple ? gemmSimpleSrc : gemmSrc,
+        workgroupSize: [this.simple ? GEMM_SIMPLE_WG : GEMM_WG, 1, 1],
         defines: { WQ: wq, VEC4: vec4, HAS_BIAS: !!bias },
         bindings: [...(wq ? (['read', 'read'] as const) : (['read'] as const)), 'read', 'rw', ...(bias ? (['read'] as const) : [])],
       });
@@ -89,7 +98,12 @@ export class Gemm implements Op<GemmArgs> {
     p[2] = this.k;
     p[3] = xOff;
     p[4] = yOff;
-    rec.dispatch(kernel, bindGroup, p, Math.ceil(this.n / GEMM_TILE_N), Math.ceil(m / GEMM_TILE_M));
+    if (this.simple) {
+      const [gx, gy] = grid2d(this.ctx, Math.ceil((m * this.n) / GEMM_SIMPLE_WG));
+      rec.dispatch(kernel, bindGroup, p, gx, gy);
+    } else {
+      rec.dispatch(kernel, bindGroup, p, Math.ceil(this.n / GEMM_TILE_N), Math.ceil(m / GEMM_TILE_M));
+    }
   }
 }
 

@@ -6,6 +6,8 @@ import type { GpuContext } from '../gpu/context';
 import { Recorder } from '../gpu/recorder';
 import { dequantize, quantize } from '../storage/quant';
 import { createEmbedding } from './embedding';
+import { createGemm } from './gemm';
+import { createGemv, defaultGemvConfig } from './gemv';
 import { createMatmul } from './matmul';
 import { embeddingRef } from './reference/embedding';
 import { matmulAbsRef, matmulRef, maxScaledError, randomF32 } from './reference/matmul';
@@ -26,8 +28,11 @@ function uploadWeight(ctx: GpuContext, dtype: WeightType, wf: Float32Array, n: n
   return { w: uploadPacked(ctx, p), ref: dequantize(p) };
 }
 
-/** Y[M, N] = X[M, K] W^T + bias through createMatmul (GEMV / skinny / tiled by M). */
-export async function matmulCase(ctx: GpuContext, dtype: WeightType, m: number, n: number, k: number, bias = false): Promise<KernelCaseResult> {
+/** Which kernel to force instead of createMatmul's choice (the GPU shapes on a CPU adapter). */
+export type ForcedKernel = 'tiled' | 'gemv-gpu';
+
+/** Y[M, N] = X[M, K] W^T + bias through createMatmul (GEMV / skinny / tiled by M), or a forced kernel. */
+export async function matmulCase(ctx: GpuContext, dtype: WeightType, m: number, n: number, k: number, bias = false, force?: ForcedKernel): Promise<KernelCaseResult> {
   const seed = m * 1009 + n * 31 + k;
   const wf = randomF32(n * k, seed);
   const xf = randomF32(m * k, seed + 1);
@@ -36,9 +41,15 @@ export async function matmulCase(ctx: GpuContext, dtype: WeightType, m: number, 
   const x = uploadF32(ctx, xf, [m, k]);
   const y = createF32(ctx, [m, n]);
   const b = bf ? uploadF32(ctx, bf, [n]) : undefined;
-  const op = createMatmul(ctx, { w, x, y, bias: b, maxM: m });
   const rec = new Recorder(ctx, 'matmul-case');
-  op.record(rec, { m });
+  if (force === 'tiled') {
+    createGemm(ctx, { w, x, y, bias: b, maxM: m, simple: false }).record(rec, { m });
+  } else if (force === 'gemv-gpu') {
+    const config = defaultGemvConfig(n, k, ctx.caps.maxComputeInvocationsPerWorkgroup, false);
+    createGemv(ctx, { w, x, y, bias: b, config }).record(rec);
+  } else {
+    createMatmul(ctx, { w, x, y, bias: b, maxM: m }).record(rec, { m });
+  }
   await rec.submitAndWait();
   const got = await readF32(ctx, y);
   const error = maxScaledError(got, matmulRef(xf, ref, m, n, k, bf), matmulAbsRef(xf, ref, m, n, k, bf));
@@ -47,7 +58,7 @@ export async function matmulCase(ctx: GpuContext, dtype: WeightType, m: number, 
     ctx.buffers.destroy(t.buffer);
     if (t.scales) ctx.buffers.destroy(t.scales.buffer);
   }
-  return { name: `matmul ${dtype} M=${m} N=${n} K=${k}${bias ? ' +bias' : ''}`, error, tolerance, ok: error <= tolerance };
+  return { name: `matmul${force ? ` (${force})` : ''} ${dtype} M=${m} N=${n} K=${k}${bias ? ' +bias' : ''}`, error, tolerance, ok: error <= tolerance };
 }
 
 /** Gather `ids` rows of a random [vocab, hidden] table. */
@@ -84,6 +95,10 @@ export async function runMatmulCases(ctx: GpuContext): Promise<KernelCaseResult[
   out.push(await matmulCase(ctx, 'f32', 65, 130, 44)); // tiled f32
   out.push(await matmulCase(ctx, 'q4', 70, 129, 64, true)); // tiled q4
   out.push(await matmulCase(ctx, 'q8', 66, 61, 32)); // tiled q8
+  // On a CPU adapter the router picks barrier-light kernels: run the GPU shapes explicitly too.
+  out.push(await matmulCase(ctx, 'q4', 1, 200, 128, true, 'gemv-gpu'));
+  out.push(await matmulCase(ctx, 'f32', 65, 130, 44, false, 'tiled'));
+  out.push(await matmulCase(ctx, 'q8', 70, 129, 64, true, 'tiled'));
   for (const d of ['f32', 'q4', 'q8'] as const) out.push(await embeddingCase(ctx, d, 40, 64, [0, 39, 5, 5, 99]));
   return out;
 }
