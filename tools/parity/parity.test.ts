@@ -14,7 +14,7 @@ import { nodeGpu } from '../../workers/gpu/node';
 import { runParity, type ParityReport } from './parity';
 
 const F32_TOL = 2e-3;
-const DECODE_STEPS = 3;
+const DECODE_STEPS = 8;
 let ctx: GpuContext;
 
 beforeAll(async () => {
