@@ -1,8 +1,9 @@
 // Tiled GEMM op: Y[M, N] = X[M, K] W^T (+ bias) for prefill and the vision encoder. X f32
 // row-major; W f32 [N, K] row-major or packed q4/q8 [N, K] (dequantized in the tile load).
 // Tile 64 x 128 x 16, 256 threads, 4 x 8 outputs per thread (shaders/gemm.wgsl). On CPU
-// adapters (SwiftShader) a barrier-free one-output-per-thread kernel (shaders/gemm_simple.wgsl)
-// is used instead, or when `simple` is set.
+// adapters (SwiftShader) small products (≤ 4M multiply-adds, e.g. tiny test models) use a
+// barrier-free one-output-per-thread kernel (shaders/gemm_simple.wgsl): 4-5x faster there at
+// 16x64x64, 2.5x slower at 128x576x576. `simple` forces either kernel.
 import type { GpuContext } from '../gpu/context';
 import type { Kernel } from '../gpu/pipelines';
 import { createBindGroup, type Recorder } from '../gpu/recorder';
@@ -25,21 +26,21 @@ export interface GemmInit {
   bias?: GpuTensor;
   /** Most rows a call will pass. */
   maxM: number;
-  /** Use the barrier-free kernel (default: on CPU adapters only). */
+  /** Force the barrier-free kernel on or off (default: CPU adapters, small products). */
   simple?: boolean;
 }
 
 export const GEMM_SIMPLE_WG = 64;
+const SIMPLE_MAX_MACS = 1 << 22;
 
 export class Gemm implements Op<GemmArgs> {
   readonly name: string;
   readonly n: number;
   readonly k: number;
-  private readonly kernels = new Map<boolean, { kernel: Kernel; bindGroup: GPUBindGroup }>();
+  private readonly kernels = new Map<string, { kernel: Kernel; bindGroup: GPUBindGroup }>();
   private readonly params = new Uint32Array(8);
   private readonly xLen: number;
   private readonly yLen: number;
-  private readonly simple: boolean;
 
   constructor(
     readonly ctx: GpuContext,
@@ -53,7 +54,6 @@ export class Gemm implements Op<GemmArgs> {
     this.name = `gemm_${w.dtype}`;
     this.xLen = numel(x.shape);
     this.yLen = numel(y.shape);
-    this.simple = init.simple ?? ctx.caps.software;
     if (!(maxM >= 1)) throw new OpShapeError(`${this.name}: maxM ${maxM} must be ≥ 1`);
     if (x.dtype !== 'f32' || this.xLen < maxM * k) throw new OpShapeError(`${this.name}: x [${x.shape.join(', ')}] cannot hold ${maxM} x ${k}`);
     if (y.dtype !== 'f32' || this.yLen < maxM * n) throw new OpShapeError(`${this.name}: y [${y.shape.join(', ')}] cannot hold ${maxM} x ${n}`);
@@ -62,22 +62,23 @@ export class Gemm implements Op<GemmArgs> {
   }
 
   // vec4 loads need every row start 4-aligned: K % 4 == 0 and a 4-aligned x offset.
-  private variant(vec4: boolean): { kernel: Kernel; bindGroup: GPUBindGroup } {
-    let v = this.kernels.get(vec4);
+  private variant(vec4: boolean, simple: boolean): { kernel: Kernel; bindGroup: GPUBindGroup } {
+    const key = `${vec4}/${simple}`;
+    let v = this.kernels.get(key);
     if (!v) {
       const { w, x, y, bias } = this.init;
       const wq = w.dtype === 'q4' ? 4 : w.dtype === 'q8' ? 8 : 0;
       const kernel = this.ctx.pipelines.get({
-        op: this.simple ? 'gemm_simple' : 'gemm',
-        source: this.simple ? gemmSimpleSrc : gemmSrc,
-        workgroupSize: [this.simple ? GEMM_SIMPLE_WG : GEMM_WG, 1, 1],
+        op: simple ? 'gemm_simple' : 'gemm',
+        source: simple ? gemmSimpleSrc : gemmSrc,
+        workgroupSize: [simple ? GEMM_SIMPLE_WG : GEMM_WG, 1, 1],
         defines: { WQ: wq, VEC4: vec4, HAS_BIAS: !!bias },
         bindings: [...(wq ? (['read', 'read'] as const) : (['read'] as const)), 'read', 'rw', ...(bias ? (['read'] as const) : [])],
       });
       const bufs = wq ? [bindTensor(w), bindScales(w), bindTensor(x), bindTensor(y)] : [bindTensor(w), bindTensor(x), bindTensor(y)];
       if (bias) bufs.push(bindTensor(bias));
       v = { kernel, bindGroup: createBindGroup(this.ctx, kernel, bufs, this.name) };
-      this.kernels.set(vec4, v);
+      this.kernels.set(key, v);
     }
     return v;
   }
@@ -91,14 +92,15 @@ export class Gemm implements Op<GemmArgs> {
     const quant = this.init.w.dtype !== 'f32';
     const vec4 = this.k % 4 === 0 && xOff % 4 === 0;
     if (quant && !vec4) throw new OpShapeError(`${this.name}: xOffset ${xOff} must be a multiple of 4`);
-    const { kernel, bindGroup } = this.variant(vec4);
+    const simple = this.init.simple ?? (this.ctx.caps.software && m * this.n * this.k <= SIMPLE_MAX_MACS);
+    const { kernel, bindGroup } = this.variant(vec4, simple);
     const p = this.params;
     p[0] = m;
     p[1] = this.n;
     p[2] = this.k;
     p[3] = xOff;
     p[4] = yOff;
-    if (this.simple) {
+    if (simple) {
       const [gx, gy] = grid2d(this.ctx, Math.ceil((m * this.n) / GEMM_SIMPLE_WG));
       rec.dispatch(kernel, bindGroup, p, gx, gy);
     } else {
