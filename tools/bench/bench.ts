@@ -13,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { createGpuContext, type GpuContext } from '../../workers/gpu/context';
 import { nodeGpu } from '../../workers/gpu/node';
 import { Recorder } from '../../workers/gpu/recorder';
-import { generateTokens } from '../../workers/decoding/generate';
+import { generateTokens, PIPELINE_DEPTH } from '../../workers/decoding/generate';
 import { LlamaModel } from '../../workers/models/llama/model';
 import { defaultSampling } from '../../workers/protocol/engine';
 import { convertModel, policyFor } from '../../workers/storage/convert';
@@ -61,28 +61,41 @@ async function timePrefill(m: LlamaModel, n: number): Promise<number> {
   return (n * 1000) / best;
 }
 
-/** Decode tok/s after a 128-token prompt: the unpipelined step loop, and the real loop (pipelined). */
-async function timeDecode(m: LlamaModel, n: number): Promise<{ stepLoop: number; pipelined: number }> {
+/**
+ * Decode tok/s after a 128-token prompt: a plain step loop (record, submit, read back, repeat),
+ * passes submitted back to back with no readback at all (the pipelining bound), and the real
+ * decoding loop at pipeline depths 1-3.
+ */
+async function timeDecode(m: LlamaModel, n: number): Promise<Record<string, number>> {
   const prompt = promptIds(Math.min(128, m.maxChunk), m.vocabSize);
   m.kv.reset();
   let tok = (await m.step(prompt, greedy))!;
   for (let i = 0; i < 4; i++) tok = (await m.step([tok], greedy))!; // warm-up
-  const t0 = performance.now();
+  let t0 = performance.now();
   for (let i = 0; i < n; i++) tok = (await m.step([tok], greedy))!;
-  const stepLoop = (n * 1000) / (performance.now() - t0);
-  let pipelined = 0;
-  for (let trial = 0; trial < 2; trial++) {
-    m.kv.reset();
-    const it = generateTokens(m, prompt, { sampling: { ...defaultSampling, temperature: 0, maxNewTokens: n + 1 }, eosIds: new Set(), signal: new AbortController().signal });
-    for (;;) {
-      const r = await it.next();
-      if (r.done) {
-        pipelined = Math.max(pipelined, r.value.stats.decodeTokensPerSecond);
-        break;
+  const out: Record<string, number> = { decodeStepLoopTokS: +((n * 1000) / (performance.now() - t0)).toFixed(1) };
+  m.kv.reset();
+  await m.step(prompt, greedy);
+  t0 = performance.now();
+  for (let i = 0; i < n; i++) await m.step([tok], null);
+  await m.ctx.device.queue.onSubmittedWorkDone();
+  out.decodeNoReadbackTokS = +((n * 1000) / (performance.now() - t0)).toFixed(1);
+  for (const depth of [1, 2, 3]) {
+    let best = 0;
+    for (let trial = 0; trial < 2; trial++) {
+      m.kv.reset();
+      const it = generateTokens(m, prompt, { sampling: { ...defaultSampling, temperature: 0, maxNewTokens: n + 1 }, eosIds: new Set(), signal: new AbortController().signal, pipelineDepth: depth });
+      for (;;) {
+        const r = await it.next();
+        if (r.done) {
+          best = Math.max(best, r.value.stats.decodeTokensPerSecond);
+          break;
+        }
       }
     }
+    out[`decodeDepth${depth}TokS`] = +best.toFixed(1);
   }
-  return { stepLoop, pipelined };
+  return out;
 }
 
 /** CPU time to record one decode pass (JS + WebGPU encoding calls), without submitting it. */
@@ -146,13 +159,13 @@ async function main(): Promise<void> {
         const prefill: Record<string, number> = {};
         for (const n of prefillLens) prefill[`prefill${n}TokS`] = +(await timePrefill(m, n)).toFixed(1);
         const dec = await timeDecode(m, decodeTokens);
-        const decode = dec.pipelined;
+        const decode = dec[`decodeDepth${PIPELINE_DEPTH}TokS`];
         const weightBytes = m.weights.gpuBytes;
         const decodeGBs = (weightBytes * decode) / 1e9;
         report({
           kind: 'model', model: name, quant: q, weightsMB: +(weightBytes / 2 ** 20).toFixed(1),
           installMs: Math.round(installMs), loadMs: Math.round(loadMs), ...prefill,
-          decodeTokS: +decode.toFixed(1), decodeStepLoopTokS: +dec.stepLoop.toFixed(1), decodeMsPerTok: +(1000 / decode).toFixed(3),
+          decodeTokS: +decode.toFixed(1), ...dec, decodeMsPerTok: +(1000 / decode).toFixed(3),
           decodeGBs: +decodeGBs.toFixed(1), decodePctPeak: +((100 * decodeGBs) / peak).toFixed(1),
           dispatchesPerDecode: m.dispatchCount(1),
         });

@@ -12,6 +12,8 @@ export type FinishReason = 'stop' | 'length' | 'abort';
 
 /** Chained decode passes in flight at once (pipelined path). */
 export const PIPELINE_DEPTH = 2;
+/** The model keeps this many readback buffers in its ring, so no more passes may be in flight. */
+export const MAX_PIPELINE_DEPTH = 4;
 
 export interface TokenOutcome {
   finishReason: FinishReason;
@@ -28,6 +30,8 @@ export interface TokenLoopOptions {
   onPrefill?: (done: number, total: number) => void;
   /** Set by the caller to add vision-encoder time to the stats. */
   timer?: GenerationTimer;
+  /** Chained passes in flight on the pipelined path (default PIPELINE_DEPTH; 1 = no overlap). */
+  pipelineDepth?: number;
 }
 
 export async function* generateTokens(lm: CausalLM, promptIds: readonly number[], opts: TokenLoopOptions): AsyncGenerator<number, TokenOutcome> {
@@ -83,6 +87,7 @@ export async function* generateTokens(lm: CausalLM, promptIds: readonly number[]
   // the CPU records pass n+1 while the GPU runs pass n. A pass submitted past the end (EOS,
   // abort) only costs GPU time: its input's KV entry is valid, its output is dropped.
   const inflight: Promise<number>[] = [];
+  const depth = Math.max(1, Math.min(opts.pipelineDepth ?? PIPELINE_DEPTH, MAX_PIPELINE_DEPTH));
   let input: number | undefined = next;
   let reason: FinishReason | null = null;
   tokens.push(next);
@@ -91,7 +96,7 @@ export async function* generateTokens(lm: CausalLM, promptIds: readonly number[]
   if (tokens.length >= maxNew) return done('length');
   try {
     for (;;) {
-      while (reason === null && inflight.length < PIPELINE_DEPTH && tokens.length + inflight.length < maxNew && !opts.signal.aborted) {
+      while (reason === null && inflight.length < depth && tokens.length + inflight.length < maxNew && !opts.signal.aborted) {
         inflight.push(chained(selector.selection(), input));
         input = undefined;
       }

@@ -77,7 +77,7 @@ export class LlamaModel implements CausalLM {
     this.history = createU32(ctx, [opts.maxHistory ?? 4096], 'token.history');
     this.argmax = createArgmax(ctx, { logits: this.acts.logits, out: this.tokenOut, vocab: s.vocab });
     this.sampler = createSampler(ctx, { logits: this.acts.logits, history: this.history, out: this.tokenOut, vocab: s.vocab });
-    this.staging = [0, 1, 2, 3].map((i) => ctx.device.createBuffer({ size: 16, usage: MAP_READ | COPY_DST, label: `token.staging${i}` }));
+    this.staging = [0, 1, 2, 3, 4, 5].map((i) => ctx.device.createBuffer({ size: 16, usage: MAP_READ | COPY_DST, label: `token.staging${i}` }));
     this.idsScratch = new Uint32Array(this.maxChunk);
     this.posScratch = new Uint32Array(this.maxChunk);
   }
