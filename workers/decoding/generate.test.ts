@@ -2,7 +2,7 @@
 // passes, the previous token fed on the GPU) gives exactly the tokens of a plain one-pass-per-
 // token loop; EOS, maxNewTokens and abort end it with the right reason, in-flight passes are
 // drained, and the KV cache bookkeeping ends with real ids only (no pending placeholders) and
-// the right length, so a follow-up turn re-uses the prefix.
+// the right length, so a follow-up turn re-uses the prefix; chunked prefill equals one token per pass.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +73,28 @@ describe('generateTokens', () => {
     const again = await run(3);
     expect(again.tokens).toEqual(ref.slice(0, 3));
     expect(again.outcome.stats.promptTokens).toBe(1);
+  });
+
+  it('prefill in chunks over the cache equals one token per pass', async () => {
+    const long = Array.from({ length: 40 }, (_, i) => 3 + ((i * 37) % 250));
+    model.kv.reset();
+    let chunked: Float32Array = new Float32Array(0);
+    for (let i = 0; i < long.length; i += model.maxChunk) chunked = await model.stepLogits(long.slice(i, i + model.maxChunk), 'last');
+    model.kv.reset();
+    let single: Float32Array = new Float32Array(0);
+    for (const id of long) single = await model.stepLogits([id], 'last');
+    let max = 0;
+    for (let i = 0; i < single.length; i++) max = Math.max(max, Math.abs(single[i] - chunked[i]));
+    expect(max).toBeLessThan(1e-4);
+    // generateTokens chunks the prompt the same way.
+    model.kv.reset();
+    const it = generateTokens(model, long, { sampling: { ...defaultSampling, temperature: 0, maxNewTokens: 1 }, eosIds: new Set(), signal: new AbortController().signal });
+    const first = await it.next();
+    let best = 0;
+    for (let i = 1; i < single.length; i++) if (single[i] > single[best]) best = i;
+    expect(first.value).toBe(best);
+    const end = await it.next();
+    expect(end.done && end.value.finishReason).toBe('length');
   });
 
   it('stops on abort between tokens', async () => {
