@@ -1,6 +1,8 @@
 // A loaded Llama / Qwen2 model as the decoder sees it (workers/decoding/types.ts CausalLM):
 // weights + activations + KV cache + the forward ops, and token selection on the GPU in the
 // same command buffer, so each step reads back one u32 (the chosen id) and nothing else.
+// Every pass that selects a token also copies it into the ids buffer on the GPU, so a chained
+// decode pass (submitChained) can start before the CPU has read the previous token back.
 import type { GpuContext } from '../../gpu/context';
 import { Recorder } from '../../gpu/recorder';
 import { KvCache, fitCapacity } from '../../decoding/kv-cache';
