@@ -67,6 +67,13 @@ describe('Idefics3Session', () => {
     expect(a.outcome.stats.generatedTokens).toBeGreaterThan(0);
     expect(session.isCached('wide')).toBe(true);
     const promptLen = session.lm.kv.length;
+    // The streamed answer (pipelined decode) equals a plain step-by-step greedy loop.
+    const { ids } = await session.prompt(turn1, () => {}, never);
+    session.lm.kv.truncate(0);
+    const greedy = { select: { kind: 'greedy' as const }, penalty: 1, history: [] };
+    const steps = [(await session.lm.step(ids, greedy))!];
+    while (steps.length < a.outcome.stats.generatedTokens) steps.push((await session.lm.step([steps[steps.length - 1]], greedy))!);
+    expect(session.decode(steps)).toBe(a.text);
 
     const turn2: ChatTurn[] = [...turn1, { role: 'assistant', content: [{ type: 'text', text: a.text }] }, { role: 'user', content: [{ type: 'text', text: 'And the colour?' }] }];
     const b = await answer(turn2);

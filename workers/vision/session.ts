@@ -133,6 +133,11 @@ export class Idefics3Session {
     return { photo, encodeMs: enc.encodeMs };
   }
 
+  /** Ids to text (special tokens dropped), as the answer stream decodes them. */
+  decode(ids: readonly number[]): string {
+    return this.chatTok.decode(ids);
+  }
+
   /** Whether a photo's visual tokens are cached (tests, UI hints). */
   isCached(photoId: string): boolean {
     return this.cache.has(photoId);

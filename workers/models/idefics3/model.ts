@@ -6,7 +6,7 @@
 // virtual ids differ per photo, the KV cache's common-prefix reuse stays correct across turns:
 // the same photo reuses its cached keys/values, a different one does not.
 import { KvCache, fitCapacity } from '../../decoding/kv-cache';
-import type { CausalLM, SelectOptions } from '../../decoding/types';
+import type { CausalLM, SelectOptions, TokenSelection } from '../../decoding/types';
 import type { GpuContext } from '../../gpu/context';
 import { Recorder } from '../../gpu/recorder';
 import { createArgmax, type Argmax } from '../../ops/argmax';
@@ -41,7 +41,9 @@ export class Idefics3LM implements CausalLM {
   private readonly sampler: Sampler;
   private readonly tokenOut: GpuTensor;
   private readonly history: GpuTensor;
-  private readonly staging: GPUBuffer;
+  /** MAP_READ copies of tokenOut, a ring so chained decode passes can be in flight. */
+  private readonly staging: GPUBuffer[];
+  private stagingNext = 0;
   private readonly images: ImageRows[] = [];
   private nextVirtual: number;
   private destroyed = false;
@@ -75,7 +77,7 @@ export class Idefics3LM implements CausalLM {
     this.history = createU32(ctx, [4096], 'token.history');
     this.argmax = createArgmax(ctx, { logits: this.acts.logits, out: this.tokenOut, vocab: s.vocab });
     this.sampler = createSampler(ctx, { logits: this.acts.logits, history: this.history, out: this.tokenOut, vocab: s.vocab });
-    this.staging = ctx.device.createBuffer({ size: 16, usage: MAP_READ | COPY_DST, label: 'token.staging' });
+    this.staging = [0, 1, 2, 3].map((i) => ctx.device.createBuffer({ size: 16, usage: MAP_READ | COPY_DST, label: `token.staging${i}` }));
   }
 
   get gpuBytes(): number {
@@ -160,13 +162,45 @@ export class Idefics3LM implements CausalLM {
       rec.discard();
       throw err;
     }
-    rec.copy(this.tokenOut.buffer, 0, this.staging, 0, 4);
-    rec.submit();
+    const read = this.finishWithToken(rec);
     this.kv.commit(ids);
-    await this.staging.mapAsync(MAP_READ);
-    const id = new Uint32Array(this.staging.getMappedRange(0, 4))[0];
-    this.staging.unmap();
-    return id;
+    return read;
+  }
+
+  /** Ends a pass that selected a token: feed it to the next chained pass on the GPU, read it back. */
+  private finishWithToken(rec: Recorder): Promise<number> {
+    const staging = this.staging[this.stagingNext];
+    this.stagingNext = (this.stagingNext + 1) % this.staging.length;
+    rec.copy(this.tokenOut.buffer, 0, this.acts.ids.buffer, 0, 4); // the next chained pass's input
+    rec.copy(this.tokenOut.buffer, 0, staging, 0, 4);
+    rec.submit();
+    return (async () => {
+      await staging.mapAsync(MAP_READ);
+      const id = new Uint32Array(staging.getMappedRange(0, 4))[0];
+      staging.unmap();
+      return id;
+    })();
+  }
+
+  /** Pipelined decode (decoding/types.ts): a one-token pass whose input is the previous pass's pick. */
+  submitChained(select: TokenSelection, input?: number): Promise<number> {
+    if (this.destroyed || this.ctx.isLost()) throw new GpuDeviceLostError('The GPU device was lost. Reload the model to continue.');
+    if (input !== undefined && !(Number.isInteger(input) && input >= 0 && input < this.vocabSize)) throw new RangeError(`token id ${input} outside the vocabulary`);
+    const firstSlot = this.kv.reserve(1);
+    if (input !== undefined) this.ctx.buffers.write(this.acts.ids.buffer, new Uint32Array([input]));
+    this.ctx.buffers.write(this.acts.positions.buffer, new Uint32Array([firstSlot]));
+    const rec = new Recorder(this.ctx, 'decode');
+    try {
+      this.fwd.record(rec, 1, firstSlot); // generated tokens are real ids: no visual rows to splice
+      this.recordSelect(rec, { select, penalty: 1, history: [] });
+    } catch (err) {
+      rec.discard();
+      throw err;
+    }
+    const read = this.finishWithToken(rec);
+    if (input !== undefined) this.kv.commit([input]);
+    else this.kv.commitPending();
+    return read;
   }
 
   private recordSelect(rec: Recorder, o: SelectOptions): void {
@@ -195,6 +229,6 @@ export class Idefics3LM implements CausalLM {
     this.destroyed = true;
     this.kv.destroy();
     for (const b of this.weights.buffers) b.destroy();
-    this.staging.destroy();
+    for (const b of this.staging) b.destroy();
   }
 }
