@@ -23,18 +23,21 @@ const never = new AbortController().signal;
 let root: string;
 let ctx: GpuContext;
 let session: Idefics3Session;
+let store: FsTensorStore;
+let source: ReturnType<typeof memoryFileSource>;
+let decode: (blob: Blob) => Promise<ReturnType<typeof syntheticPhoto>>;
 
 beforeAll(async () => {
   const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
   const files: Record<string, Uint8Array> = { ...modelFiles(config) };
   for (const f of ['tokenizer.json', 'tokenizer_config.json', 'preprocessor_config.json', 'processor_config.json', 'generation_config.json']) files[f] = await readFile(join(dir, f));
-  const source = memoryFileSource(files);
+  source = memoryFileSource(files);
   root = await mkdtemp(join(tmpdir(), 'lumen-vlm-'));
-  const store = new FsTensorStore(root);
+  store = new FsTensorStore(root);
   await convertModel(store, 'tiny-vlm', source, { quantization: policyFor('f32') }, () => {});
   ctx = await createGpuContext(await nodeGpu());
   // Photo ids name the pixels: "wide" is the oracle's 192x128 photo, "tall" a 40x160 one.
-  const decode = async (blob: Blob) => (new TextDecoder().decode(await blob.arrayBuffer()) === 'wide' ? syntheticPhoto() : syntheticPhoto(40, 160));
+  decode = async (blob: Blob) => (new TextDecoder().decode(await blob.arrayBuffer()) === 'wide' ? syntheticPhoto() : syntheticPhoto(40, 160));
   session = await Idefics3Session.load(ctx, store, await requireManifest(store, 'tiny-vlm'), source, () => {}, never, { decode, capacity: 512 });
 }, 120_000);
 
@@ -107,5 +110,21 @@ describe('Idefics3Session', () => {
     }
     expect(diff).toBeGreaterThan(1e-3);
     expect(same).toBeLessThan(1e-5);
+  }, 120_000);
+
+  it('keeps every photo of a request even past the cache limit, and evicts older ones after', async () => {
+    const small = await Idefics3Session.load(ctx, store, await requireManifest(store, 'tiny-vlm'), source, () => {}, never, { decode, capacity: 512, cachedPhotos: 1 });
+    try {
+      const two: ChatTurn[] = [{ role: 'user', content: [photo('wide'), photo('tall'), { type: 'text', text: 'Compare.' }] }];
+      const r = await small.prompt(two, () => {}, never);
+      expect(r.visualTokens).toBe(28 + 16);
+      small.lm.kv.truncate(0);
+      await small.lm.step(r.ids.slice(0, 200), null); // every visual row still bound
+      expect(small.isCached('wide') && small.isCached('tall')).toBe(true);
+      await small.prompt([{ role: 'user', content: [photo('wide'), { type: 'text', text: 'Again?' }] }], () => {}, never);
+      expect(small.isCached('tall')).toBe(false);
+    } finally {
+      small.destroy();
+    }
   }, 120_000);
 });

@@ -124,13 +124,18 @@ export class Idefics3Session {
     const base = this.lm.bindImage(enc.features);
     const photo: CachedPhoto = { rows: pre.rows, cols: pre.cols, base, count: enc.tiles * enc.tokensPerTile, enc };
     this.cache.set(part.id, photo);
-    while (this.cache.size > (this.opts.cachedPhotos ?? 8)) {
-      const [oldId, old] = this.cache.entries().next().value as [string, CachedPhoto];
+    return { photo, encodeMs: enc.encodeMs };
+  }
+
+  /** Drops least recently used photos beyond the limit, never one the current request needs. */
+  private trim(inUse: ReadonlySet<string>): void {
+    for (const [oldId, old] of this.cache) {
+      if (this.cache.size <= (this.opts.cachedPhotos ?? 8)) break;
+      if (inUse.has(oldId)) continue;
       this.cache.delete(oldId);
       this.lm.unbindImage(old.base);
       old.enc.destroy();
     }
-    return { photo, encodeMs: enc.encodeMs };
   }
 
   /** Ids to text (special tokens dropped), as the answer stream decodes them. */
@@ -148,6 +153,7 @@ export class Idefics3Session {
     const parts = messages.flatMap((m) => m.content).filter((p): p is Extract<typeof p, { type: 'image' }> => p.type === 'image');
     const photos: CachedPhoto[] = [];
     let encodeMs = 0;
+    const inUse = new Set(parts.map((p) => p.id));
     for (const [i, part] of parts.entries()) {
       if (signal.aborted) throw new AbortedError('The answer was stopped.');
       onProgress('encode-image', i, parts.length);
@@ -156,6 +162,7 @@ export class Idefics3Session {
       encodeMs += r.encodeMs;
     }
     if (parts.length) onProgress('encode-image', parts.length, parts.length);
+    this.trim(inUse);
     const ids = encodeVlmPrompt(this.tok, renderChat(this.tok, messages), photos, this.seqLen);
     return { ids, visualTokens: photos.reduce((a, p) => a + p.count, 0), encodeMs };
   }
