@@ -111,6 +111,9 @@ export class LlamaForward {
     });
     this.finalNorm = createRmsNorm(ctx, { x: a.x, weight: w.norm, out: a.xn, residual: s.layers > 0 ? a.down : undefined, eps: s.eps });
     this.lmHead = createGemv(ctx, { w: w.lmHead, x: a.xn, y: a.logits });
+    // Build every matmul kernel variant (GEMV / skinny / tiled) now, at load, instead of on the
+    // first prefill or decode step: pipeline compilation belongs to load time, not to TTFT.
+    for (const L of this.layers) for (const m of [L.qkv, L.o, L.gateUp, L.down]) m.warm();
   }
 
   /** Records the whole pass for T tokens whose ids/positions are already in a.ids/a.positions. */
