@@ -2,8 +2,16 @@
 // storage estimate, kept current by the storage worker's state broadcasts. `entries`, `ready`
 // and `estimate` are what the rest of the app (chat, engine status) reads; the methods are the
 // actions of the Library panel. Errors of an action are kept per model in `errors` for display.
+// The bundled demo model (served by the app itself) is installed automatically on first start,
+// so a fresh install can answer without a download; once the user deletes it, it stays deleted.
 import type { CatalogueEntry, ModelState, StorageEstimate } from '../../workers/protocol';
 import { LibraryClient } from '../lib/library-client';
+
+/** How the demo model is labelled wherever it is named (picker, library card, empty state). */
+export const DEMO_LABEL = 'Demo model — understands simple synthetic shapes only; for real photos download SmolVLM';
+
+/** localStorage flag: the user deleted the bundled demo model, so it is not installed again. */
+const KEY_DEMO_REMOVED = 'lumen.demoRemoved';
 
 export interface LibraryItem {
   entry: CatalogueEntry;
@@ -51,7 +59,31 @@ class LibraryState {
     this.estimate = res.estimate ?? null;
     this.failure = null;
     this.loaded = true;
+    void this.autoInstallBundled();
   }
+
+  /**
+   * Installs (or resumes installing) bundled models that are offered but not installed. They come
+   * from the app's own origin, so this needs no hub, no quota prompt and no user action; progress
+   * shows in the model picker. Skipped once the user deleted the demo.
+   */
+  private async autoInstallBundled(): Promise<void> {
+    if (readFlag(KEY_DEMO_REMOVED)) return;
+    for (const item of this.entries) {
+      const status = item.state.status;
+      if (!item.entry.bundled || (status !== 'available' && status !== 'paused')) continue;
+      try {
+        await this.download(item.entry.id);
+      } catch {
+        // The error is in the model's state (shown on its library card); the app works without it.
+      }
+    }
+  }
+
+  /** The bundled model being installed automatically, if any (for the picker's progress). */
+  readonly installingBundled = $derived(
+    this.entries.find((i) => i.entry.bundled && (i.state.status === 'downloading' || i.state.status === 'installing')) ?? null,
+  );
 
   private apply(state: ModelState): void {
     const item = this.entries.find((i) => i.entry.id === state.id);
@@ -83,6 +115,7 @@ class LibraryState {
 
   /** Frees all space used by an installed or partial model. */
   async remove(modelId: string): Promise<void> {
+    if (this.entries.find((i) => i.entry.id === modelId)?.entry.bundled) writeFlag(KEY_DEMO_REMOVED);
     await this.act({ kind: 'delete', modelId });
   }
 
@@ -90,6 +123,22 @@ class LibraryState {
     const res = await this.api.request(request);
     for (const s of res.states ?? []) this.apply(s);
     if (res.estimate) this.estimate = res.estimate;
+  }
+}
+
+function readFlag(key: string): boolean {
+  try {
+    return localStorage.getItem(key) === '1';
+  } catch {
+    return false;
+  }
+}
+
+function writeFlag(key: string): void {
+  try {
+    localStorage.setItem(key, '1');
+  } catch {
+    /* storage disabled: the demo may come back on the next start */
   }
 }
 

@@ -180,7 +180,8 @@ export class DownloadManager {
     }
     const stored = files.reduce((s, f) => s + bytesDone(f.size, f.chunkBytes, f.chunksDone), 0);
     await checkQuota(entry, rec.totalBytes, stored);
-    await requestPersistence();
+    // A bundled model is small and served by the app: no persistence prompt on first start.
+    if (entry.source.kind !== 'bundled') await requestPersistence();
     const tx = db.transaction(['models', 'files'], 'readwrite');
     const fresh = { ...rec, status: 'downloading' as const, error: undefined, updatedAt: Date.now() };
     await tx.objectStore('models').put(fresh);
