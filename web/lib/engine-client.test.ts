@@ -74,6 +74,24 @@ describe('EngineClient', () => {
     workers[0].emit({ id, kind: 'token', text: 'late' }); // ignored
   });
 
+  it('after a stop, the next generate waits until the worker reports the stopped one ended', async () => {
+    const { client, workers } = setup();
+    const ctl = new AbortController();
+    const first = client.generate('c1', [], defaultSampling, { signal: ctl.signal });
+    const { id } = workers[0].posted[0];
+    ctl.abort();
+    await expect(first.result).rejects.toBeInstanceOf(AbortedError);
+    const second = client.generate('c1', [], defaultSampling);
+    await Promise.resolve();
+    expect(workers[0].posted.map((m) => m.request.kind)).toEqual(['generate', 'abort']); // held back
+    workers[0].emit({ id, kind: 'result', result: { kind: 'generate', text: 'x', finishReason: 'abort', stats: {} as never } });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(workers[0].posted.map((m) => m.request.kind)).toEqual(['generate', 'abort', 'generate']);
+    const next = workers[0].posted[2].id;
+    workers[0].emit({ id: next, kind: 'result', result: { kind: 'generate', text: 'ok', finishReason: 'stop', stats: {} as never } });
+    await expect(second.result).resolves.toMatchObject({ text: 'ok' });
+  });
+
   it('rejects pending calls with WorkerCrashedError on a crash and restarts on the next call', async () => {
     const { client, workers } = setup();
     const p = client.probe();

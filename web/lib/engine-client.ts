@@ -2,6 +2,9 @@
 // requests with ids, routes progress/token/result/error events back, rebuilds errors as their
 // Error subclasses, aborts through AbortSignal ({kind:'abort', target}), and survives worker
 // crashes: pending calls reject with WorkerCrashedError and the next call starts a fresh worker.
+// A stopped generation rejects at once, but the worker may still be finishing its current step:
+// the next generate waits until the worker has reported the stopped one's end (it would be refused
+// as busy otherwise).
 import {
   AbortedError,
   WorkerCrashedError,
@@ -60,6 +63,8 @@ export class EngineClient {
   private worker: WorkerLike | null = null;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  /** Aborted calls the worker has not finished yet, by id: resolved by their final result/error. */
+  private readonly draining = new Map<number, { done: Promise<void>; resolve: () => void }>();
 
   constructor(private readonly createWorker: () => WorkerLike = defaultFactory) {}
 
@@ -93,10 +98,10 @@ export class EngineClient {
       wake?.();
       wake = null;
     };
-    const result = this.call(
-      { kind: 'generate', conversationId, messages, sampling },
-      { ...opts, onToken: (t) => (queue.push(t), notify()) },
-    ).then((r) => (r.kind === 'generate' ? { text: r.text, finishReason: r.finishReason, stats: r.stats } : unexpected(r)));
+    const start = () =>
+      this.call({ kind: 'generate', conversationId, messages, sampling }, { ...opts, onToken: (t) => (queue.push(t), notify()) });
+    // Posted at once unless a stopped generation is still finishing in the worker.
+    const result = (this.draining.size === 0 ? start() : Promise.all([...this.draining.values()].map((d) => d.done)).then(start)).then((r) => (r.kind === 'generate' ? { text: r.text, finishReason: r.finishReason, stats: r.stats } : unexpected(r)));
     result.then(
       () => ((finished = true), notify()),
       () => ((finished = true), notify()),
@@ -128,6 +133,9 @@ export class EngineClient {
     return new Promise<EngineResult>((resolve, reject) => {
       const onAbort = () => {
         if (!this.pending.delete(id)) return;
+        let resolveDrain = () => {};
+        const drainDone = new Promise<void>((r) => (resolveDrain = r));
+        this.draining.set(id, { done: drainDone, resolve: resolveDrain });
         this.worker?.postMessage({ id: this.nextId++, request: { kind: 'abort', target: id } });
         reject(new AbortedError('Stopped.'));
       };
@@ -165,11 +173,21 @@ export class EngineClient {
     const calls = [...this.pending.values()];
     this.pending.clear();
     for (const p of calls) p.reject(err);
+    for (const d of this.draining.values()) d.resolve(); // the worker that ran them is gone
+    this.draining.clear();
   }
 
   private onEvent(ev: EngineEvent): void {
     const p = this.pending.get(ev.id);
-    if (!p) return; // aborted or unknown: ignore late events
+    if (!p) {
+      // Aborted or unknown: ignore late events, but note when an aborted call has really ended.
+      const d = this.draining.get(ev.id);
+      if (d && (ev.kind === 'result' || ev.kind === 'error')) {
+        this.draining.delete(ev.id);
+        d.resolve();
+      }
+      return;
+    }
     switch (ev.kind) {
       case 'progress':
         p.onProgress?.(ev.phase, ev.done, ev.total);

@@ -10,6 +10,7 @@ import type { ConversationRecord, ImageRecord, MessageRecord } from '../lib/db-s
 import type { PreparedImage } from '../lib/images';
 import { defaultSampling, isAbortError, type ChatTurn, type ContentPart } from '../../workers/protocol';
 import { engine } from './engine.svelte';
+import { settings } from './settings.svelte';
 import { composer } from './composer.svelte';
 import { cleanTitle, deriveTitle, matchesTitle } from './titles';
 
@@ -191,7 +192,8 @@ class ChatState {
     this.streamingId = draft.id;
     let lastSave = Date.now();
     try {
-      const stream = engine.generate(conv.id, turns, defaultSampling, ctl.signal);
+      const sampling = { ...defaultSampling, maxNewTokens: settings.maxNewTokens };
+      const stream = engine.generate(conv.id, turns, sampling, ctl.signal);
       for await (const chunk of stream) {
         live.text += chunk;
         if (Date.now() - lastSave > SAVE_EVERY_MS) {

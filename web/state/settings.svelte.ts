@@ -1,9 +1,14 @@
-// Small user settings kept in localStorage (and nothing else there): the selected model id and
-// the colour theme. The theme is applied as data-theme on <html>; 'system' follows the OS.
+// Small user settings kept in localStorage (and nothing else there): the selected model id, the
+// colour theme and the longest answer (max new tokens). The theme is applied as data-theme on
+// <html>; 'system' follows the OS.
 export type Theme = 'system' | 'light' | 'dark';
 
 const KEY_MODEL = 'lumen.modelId';
 const KEY_THEME = 'lumen.theme';
+const KEY_MAX_TOKENS = 'lumen.maxNewTokens';
+
+/** Bounds and default of the "Longest answer" setting, in tokens. */
+export const MAX_TOKENS = { min: 8, max: 2048, default: 512 } as const;
 
 function read(key: string): string | null {
   try {
@@ -25,6 +30,14 @@ function write(key: string, value: string | null): void {
 class Settings {
   modelId = $state<string | null>(read(KEY_MODEL));
   theme = $state<Theme>(parseTheme(read(KEY_THEME)));
+  maxNewTokens = $state<number>(parseTokens(read(KEY_MAX_TOKENS)));
+
+  /** Sets the longest answer in tokens (clamped to MAX_TOKENS; the default is not stored). */
+  setMaxNewTokens(n: number): void {
+    const v = clampTokens(n);
+    this.maxNewTokens = v;
+    write(KEY_MAX_TOKENS, v === MAX_TOKENS.default ? null : String(v));
+  }
 
   setModel(id: string | null): void {
     this.modelId = id;
@@ -53,6 +66,14 @@ class Settings {
 
 function parseTheme(v: string | null): Theme {
   return v === 'light' || v === 'dark' ? v : 'system';
+}
+
+function clampTokens(n: number): number {
+  return Number.isFinite(n) ? Math.min(MAX_TOKENS.max, Math.max(MAX_TOKENS.min, Math.round(n))) : MAX_TOKENS.default;
+}
+
+function parseTokens(v: string | null): number {
+  return v === null ? MAX_TOKENS.default : clampTokens(Number(v));
 }
 
 export const settings = new Settings();
