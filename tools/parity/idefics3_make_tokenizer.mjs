@@ -6,46 +6,11 @@
 // Usage: node tools/parity/idefics3_make_tokenizer.mjs DIR
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { byteLevelTokenizer } from './make-tiny-tokenizer.mjs';
 
-function byteToUnicode() {
-  const bs = [];
-  for (let b = 33; b <= 126; b++) bs.push(b);
-  for (let b = 161; b <= 172; b++) bs.push(b);
-  for (let b = 174; b <= 255; b++) bs.push(b);
-  const cs = [...bs];
-  let n = 0;
-  for (let b = 0; b < 256; b++) {
-    if (!bs.includes(b)) {
-      bs.push(b);
-      cs.push(256 + n++);
-    }
-  }
-  const map = new Map();
-  bs.forEach((b, i) => map.set(b, String.fromCodePoint(cs[i])));
-  return map;
-}
-
-const specials = ['<|endoftext|>', '<|im_start|>', '<|im_end|>'];
 const added = ['<fake_token_around_image>', '<image>', '<global-img>', '<end_of_utterance>'];
 for (let r = 1; r <= 4; r++) for (let c = 1; c <= 4; c++) added.push(`<row_${r}_col_${c}>`);
-const b2u = byteToUnicode();
-const vocab = {};
-specials.forEach((s, i) => (vocab[s] = i));
-for (let b = 3; b < 256; b++) vocab[b2u.get(b)] = b;
-added.forEach((s, i) => (vocab[s] = 256 + i));
-const tok = (content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
-
-const tokenizer = {
-  version: '1.0',
-  truncation: null,
-  padding: null,
-  added_tokens: [...specials.map((s, i) => tok(s, i)), ...added.map((s, i) => tok(s, 256 + i))],
-  normalizer: null,
-  pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-  post_processor: null,
-  decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-  model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges: [] },
-};
+const tokenizer = byteLevelTokenizer(added);
 const config = {
   tokenizer_class: 'GPT2Tokenizer',
   bos_token: '<|im_start|>',
