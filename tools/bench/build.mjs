@@ -1,14 +1,14 @@
 // Bundles the end-to-end benchmark (tools/bench/bench.ts -> dist-bench/bench.mjs) and the parity
 // runner for the GPU host (tools/parity/run.ts -> dist-bench/parity.mjs) for plain Node + Dawn:
 // the GPU host has no node_modules, so Dawn comes from $DAWN_NODE_PATH (workers/gpu/node.ts) and
-// WGSL `?raw` imports are inlined by the shared esbuild plugin.
+// WGSL `?raw` imports are inlined by the shared esbuild plugin. bundleForDawn() also serves
+// build-kernels.mjs.
 import { build } from 'esbuild';
+import { pathToFileURL } from 'node:url';
 import { rawPlugin } from '../esbuild-raw-plugin.mjs';
 
-for (const [entry, out] of [
-  ['tools/bench/bench.ts', 'dist-bench/bench.mjs'],
-  ['tools/parity/run.ts', 'dist-bench/parity.mjs'],
-]) {
+/** Bundles `entry` (a .ts file) into the ESM file `out` for plain Node 20 with Dawn external. */
+export async function bundleForDawn(entry, out) {
   await build({
     entryPoints: [entry],
     outfile: out,
@@ -21,4 +21,13 @@ for (const [entry, out] of [
     logLevel: 'warning',
   });
   console.log(`built ${out}`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  for (const [entry, out] of [
+    ['tools/bench/bench.ts', 'dist-bench/bench.mjs'],
+    ['tools/parity/run.ts', 'dist-bench/parity.mjs'],
+  ]) {
+    await bundleForDawn(entry, out);
+  }
 }
