@@ -1,0 +1,175 @@
+// The embedded demo model end to end in real Chromium (production build, real IndexedDB, real
+// WebGPU on SwiftShader, the real engine): a fresh profile installs the bundled demo model from
+// the app's own origin by itself and selects it; a photo of coloured shapes and a question get a
+// streamed answer with its stats; asking makes zero network requests of any kind; the answer
+// survives a reload; with the network off (after a reload from the service worker) the app still
+// answers. Saves the answer screenshots (360 and 1280 px) into docs/screenshots/.
+import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { waitForServiceWorkerControl } from './support/service-worker';
+
+const shots = 'docs/screenshots';
+const DEMO_ID = 'lumen-demo';
+const DEMO_LABEL = 'Demo model — understands simple synthetic shapes only; for real photos download SmolVLM';
+
+const fileInput = (page: Page) => page.locator('input[type=file]:not([capture])');
+const answers = (page: Page) => page.getByRole('article', { name: 'Lumen' });
+const statsLine = /first token [\d.]+ m?s · [\d.]+ tok\/s · [1-9]\d* visual tokens · [1-9]\d* tokens/;
+
+/** A 1024x768 synthetic scene like the demo model's training data: a red circle, a blue square, a green triangle. */
+async function shapesPng(page: Page): Promise<Buffer> {
+  const bytes = await page.evaluate(async () => {
+    const c = new OffscreenCanvas(1024, 768);
+    const g = c.getContext('2d')!;
+    g.fillStyle = '#ffffff';
+    g.fillRect(0, 0, 1024, 768);
+    g.fillStyle = '#e02020';
+    g.beginPath();
+    g.arc(260, 250, 110, 0, Math.PI * 2);
+    g.fill();
+    g.fillStyle = '#2040e0';
+    g.fillRect(620, 420, 200, 200);
+    g.fillStyle = '#20b040';
+    g.beginPath();
+    g.moveTo(700, 90);
+    g.lineTo(820, 300);
+    g.lineTo(580, 300);
+    g.closePath();
+    g.fill();
+    return Array.from(new Uint8Array(await (await c.convertToBlob({ type: 'image/png' })).arrayBuffer()));
+  });
+  return Buffer.from(bytes);
+}
+
+/** Every http(s) request of the context: pages, dedicated workers and the service worker. */
+function recordRequests(context: BrowserContext): string[] {
+  const seen: string[] = [];
+  context.on('request', (r) => {
+    if (r.url().startsWith('http')) seen.push(`${r.serviceWorker() ? 'sw ' : ''}${r.method()} ${r.url()}`);
+  });
+  return seen;
+}
+
+/** Waits until the demo model installed itself, is selected and is loaded in the engine. */
+async function demoReady(page: Page): Promise<void> {
+  await expect(page.getByRole('combobox', { name: 'Model' })).toHaveValue(DEMO_ID, { timeout: 120_000 });
+  await expect(page.getByRole('button', { name: /^Engine status: google swiftshader, .*last speed/ })).toBeVisible();
+  await expect(page.getByRole('button', { name: /^Engine status: .*(No model|Loading…)/ })).toHaveCount(0, { timeout: 120_000 });
+}
+
+/** Records, in the page, when the streaming answer's text grows (ms since the call, text length). */
+async function watchGrowth(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const t0 = performance.now();
+    const log: [number, number][] = [];
+    (window as unknown as { growth: [number, number][] }).growth = log;
+    new MutationObserver(() => {
+      const all = document.querySelectorAll('article[aria-label="Lumen"] .md');
+      const len = all.length ? (all[all.length - 1].textContent ?? '').length : 0;
+      if (len > (log.at(-1)?.[1] ?? 0)) log.push([Math.round(performance.now() - t0), len]);
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+}
+
+/** Caps answers through the app's own "Longest answer" setting (keeps SwiftShader runs short). */
+async function capAnswers(page: Page, tokens: number): Promise<void> {
+  await page.getByRole('button', { name: /^Engine status/ }).click();
+  const field = page.getByRole('spinbutton', { name: 'Longest answer (tokens)' });
+  await field.fill(String(tokens));
+  await field.press('Enter');
+  await page.keyboard.press('Escape');
+  await expect(page.getByRole('region', { name: 'Engine details' })).toBeHidden();
+}
+
+/** Waits for the last answer to finish; fails with the app's error message if it failed. */
+async function finished(page: Page): Promise<void> {
+  const answer = answers(page).last();
+  await expect(answer).toHaveAttribute('aria-busy', 'false', { timeout: 150_000 });
+  const alert = answer.getByRole('alert');
+  expect(await alert.count(), `the answer failed: ${await alert.allTextContents()}`).toBe(0);
+}
+
+async function ask(page: Page, question: string, photo: Buffer): Promise<void> {
+  await fileInput(page).setInputFiles({ name: 'shapes.png', mimeType: 'image/png', buffer: photo });
+  await expect(page.getByLabel('Attached photos').getByRole('img', { name: 'shapes.png' })).toBeVisible();
+  const input = page.getByRole('textbox', { name: 'Message' });
+  await input.fill(question);
+  await input.press('Enter');
+}
+
+test('a fresh start installs the demo model; a photo question gets a streamed real answer, offline-private, kept after a reload', async ({ page, context }) => {
+  test.setTimeout(240_000);
+  const requests = recordRequests(context);
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.goto('/');
+
+  // Installed from the app's own origin without any action, selected, labelled honestly.
+  await demoReady(page);
+  expect(requests.filter((r) => r.includes(`/models/${DEMO_ID}/model.safetensors`)).length).toBeGreaterThan(0);
+  await expect(page.getByRole('note').filter({ hasText: DEMO_LABEL })).toBeVisible();
+  await expect(page.getByRole('option', { name: /Lumen demo — demo, synthetic shapes only/ })).toHaveCount(1);
+  await page.getByRole('button', { name: 'Model library' }).click();
+  const card = page.getByTestId(`model-${DEMO_ID}`);
+  await expect(card).toHaveAttribute('data-status', 'ready');
+  await expect(card).toContainText(DEMO_LABEL);
+  await page.keyboard.press('Escape');
+  await page.screenshot({ path: `${shots}/empty-demo-1280.png`, animations: 'disabled' });
+  await capAnswers(page, 48);
+
+  // Ask about a photo: from the send until the stats line, not one request of any kind.
+  const photo = await shapesPng(page);
+  await page.waitForLoadState('networkidle');
+  await watchGrowth(page);
+  const before = requests.length;
+  const t0 = Date.now();
+  await ask(page, 'What color is the circle?', photo);
+  const answer = answers(page).last();
+  await expect(answer).toHaveAttribute('aria-busy', 'true');
+  await finished(page);
+  const total = Date.now() - t0;
+  expect(requests.slice(before), 'asking and answering made network requests').toEqual([]);
+  await expect(answer).toContainText(statsLine);
+  const text = ((await answer.locator('.md').textContent()) ?? '').trim();
+  const stats = (await answer.getByText(statsLine).textContent()) ?? '';
+  console.log(`demo answer on SwiftShader: complete after ${total} ms; "${text}" (${stats})`);
+
+  // Tokens arrived over time, not as one block.
+  const growth = await page.evaluate(() => (window as unknown as { growth: [number, number][] }).growth);
+  expect(growth.length, `text growth steps ${JSON.stringify(growth)}`).toBeGreaterThan(2);
+  expect(growth.at(-1)![0]).toBeGreaterThan(growth[0][0]);
+  expect(text.length).toBeGreaterThan(0);
+  await expect(page.getByRole('button', { name: /^Engine status: .*last speed [\d.]+ tok\/s/ })).toBeVisible();
+  await page.screenshot({ path: `${shots}/answer-1280.png`, animations: 'disabled' });
+
+  // After a reload the conversation and its answer come back from IndexedDB.
+  await page.reload();
+  await page.getByRole('navigation', { name: 'Conversations' }).getByRole('button', { name: 'What color is the circle?', exact: true }).click();
+  await expect(page.getByRole('article', { name: 'You' })).toContainText('What color is the circle?');
+  await expect(page.getByRole('article', { name: 'You' }).getByRole('img')).toBeVisible();
+  await expect(answers(page)).toHaveCount(1);
+  await expect(answers(page).locator('.md')).toHaveText(text);
+  await expect(answers(page)).toContainText(stats);
+});
+
+test.describe('on a phone', () => {
+  test.use({ viewport: { width: 360, height: 780 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 });
+
+  test('offline: with the demo installed, a reload with the network off still answers a photo question', async ({ page, context }) => {
+    test.setTimeout(240_000);
+    await page.goto('/');
+    await waitForServiceWorkerControl(page);
+    await demoReady(page);
+    await capAnswers(page, 48);
+
+    await context.setOffline(true);
+    await page.reload();
+    await demoReady(page);
+    const t0 = Date.now();
+    await ask(page, 'How many shapes are there?', await shapesPng(page));
+    const answer = answers(page).last();
+    await finished(page);
+    await expect(answer).toContainText(statsLine);
+    console.log(`offline demo answer after ${Date.now() - t0} ms: "${(await answer.locator('.md').textContent())?.trim()}"`);
+    expect(((await answer.locator('.md').textContent()) ?? '').trim().length).toBeGreaterThan(0);
+    await page.screenshot({ path: `${shots}/answer-360.png`, animations: 'disabled' });
+  });
+});
