@@ -12,18 +12,7 @@ import { createGemmSkinny } from '../../workers/ops/gemm-skinny';
 import { createGemv, defaultGemvConfig, type GemvConfig } from '../../workers/ops/gemv';
 import { createF32, type GpuTensor } from '../../workers/ops/types';
 import { packedBytes, type QuantKind } from '../../workers/storage/quant';
-
-const STREAM_WGSL = `
-struct Params { n4: u32, stride: u32, a: u32, b: u32 }
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  var acc = vec4<f32>(0.0);
-  for (var i = gid.x; i < p.n4; i += p.stride) { acc += src[i]; }
-  dst[gid.x] = dot(acc, vec4<f32>(1.0));
-}`;
+import { STREAM_WGSL } from './peak';
 
 const small = process.argv.includes('--small');
 const jsonIdx = process.argv.indexOf('--json');

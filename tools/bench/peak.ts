@@ -1,11 +1,13 @@
 // Measured peak read bandwidth: a streaming-read kernel (vec4 loads, grid-stride loop, one
 // reduction per thread) over a large buffer, many passes in one command buffer, best of 3.
-// The yardstick decode bytes/s and GEMV GB/s are compared against.
+// The yardstick decode bytes/s and GEMV GB/s are compared against. kernels.ts sweeps the same
+// kernel (STREAM_WGSL) over grid sizes.
 import type { GpuContext } from '../../workers/gpu/context';
 
-const WGSL = `
-struct P { n4: u32, stride: u32 }
-@group(0) @binding(0) var<uniform> p: P;
+/** Streaming read: each thread sums vec4s of src at a grid stride. Params: n4 = vec4 count, stride = threads. */
+export const STREAM_WGSL = `
+struct Params { n4: u32, stride: u32, pad0: u32, pad1: u32 } // 16 bytes: the uniform buffer is written as 4 words
+@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
 @compute @workgroup_size(256)
@@ -22,7 +24,7 @@ export async function streamPeakGBs(ctx: GpuContext, bytes: number, passes = 10)
   const dst = dev.createBuffer({ size: threads * 4, usage: GPUBufferUsage.STORAGE });
   const uni = dev.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
   dev.queue.writeBuffer(uni, 0, new Uint32Array([bytes / 16, threads, 0, 0]));
-  const pipeline = dev.createComputePipeline({ layout: 'auto', compute: { module: dev.createShaderModule({ code: WGSL }), entryPoint: 'main' } });
+  const pipeline = dev.createComputePipeline({ layout: 'auto', compute: { module: dev.createShaderModule({ code: STREAM_WGSL }), entryPoint: 'main' } });
   const group = dev.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
     entries: [{ binding: 0, resource: { buffer: uni } }, { binding: 1, resource: { buffer: src } }, { binding: 2, resource: { buffer: dst } }],
