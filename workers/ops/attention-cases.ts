@@ -24,7 +24,8 @@ import { ropeKvWriteRef, ropeTable } from './reference/rope';
 import { argmaxRef, sampleRef } from './reference/sample';
 import { createF32, createU32, readF32, uploadF32, uploadU32, type GpuTensor } from './types';
 
-function maxAbs(a: Float32Array, b: Float32Array): number {
+/** max |a - b| over b's length (Infinity if any is NaN). */
+export function maxAbs(a: Float32Array, b: Float32Array): number {
   let m = 0;
   for (let i = 0; i < b.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return Number.isNaN(m) ? Infinity : m;
@@ -48,6 +49,24 @@ async function submit(ctx: GpuContext, fn: (rec: Recorder) => void): Promise<voi
 
 function release(ctx: GpuContext, ts: GpuTensor[]): void {
   for (const t of ts) ctx.buffers.destroy(t.buffer);
+}
+
+/** reference/attention.ts layouts of a fused QKV buffer x [B*T, 3*H*d]: q [B, T, H, d]; k, v [B, H, T, d]. */
+export function splitFusedQkv(x: Float32Array, B: number, T: number, H: number, d: number): { q: Float32Array; k: Float32Array; v: Float32Array } {
+  const row = 3 * H * d;
+  const q = new Float32Array(B * T * H * d);
+  const k = new Float32Array(B * H * T * d);
+  const v = new Float32Array(B * H * T * d);
+  for (let b = 0; b < B; b++)
+    for (let t = 0; t < T; t++)
+      for (let h = 0; h < H; h++)
+        for (let c = 0; c < d; c++) {
+          const i = (b * T + t) * row + h * d + c;
+          q[((b * T + t) * H + h) * d + c] = x[i];
+          k[((b * H + h) * T + t) * d + c] = x[i + H * d];
+          v[((b * H + h) * T + t) * d + c] = x[i + 2 * H * d];
+        }
+  return { q, k, v };
 }
 
 /** Attention on the cache layout: q [nQ, nH*d], k/v [nKv, keyCap, d]. */
@@ -75,18 +94,7 @@ export async function attentionCase(ctx: GpuContext, mode: Exclude<AttentionMode
 export async function visionCase(ctx: GpuContext, B: number, T: number, H: number, d: number): Promise<KernelCaseResult[]> {
   const row = 3 * H * d;
   const x = randomF32(B * T * row, T * 7 + B);
-  const q = new Float32Array(B * T * H * d);
-  const k = new Float32Array(B * H * T * d);
-  const v = new Float32Array(B * H * T * d);
-  for (let b = 0; b < B; b++)
-    for (let t = 0; t < T; t++)
-      for (let h = 0; h < H; h++)
-        for (let c = 0; c < d; c++) {
-          const i = (b * T + t) * row + h * d + c;
-          q[((b * T + t) * H + h) * d + c] = x[i];
-          k[((b * H + h) * T + t) * d + c] = x[i + H * d];
-          v[((b * H + h) * T + t) * d + c] = x[i + 2 * H * d];
-        }
+  const { q, k, v } = splitFusedQkv(x, B, T, H, d);
   const ts = [uploadF32(ctx, x, [B * T, row]), createF32(ctx, [B * T, H * d]), createF32(ctx, [B, T])];
   const view = (off: number) => ({ t: ts[0], offset: off, strideB: T * row, strideH: d, strideT: row });
   const op = createAttention(ctx, {

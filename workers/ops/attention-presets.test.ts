@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { testContext } from '../gpu/test-context';
 import { Recorder } from '../gpu/recorder';
+import { maxAbs as maxAbsDiff, splitFusedQkv } from './attention-cases';
 import { createCacheAttention, createVisionAttention } from './attention-presets';
 import { createKvCache, createKvCompact } from './kv-cache-ops';
 import { createRopeKvWrite, createRopeTable } from './rope';
@@ -16,11 +17,6 @@ import { randomF32 } from './reference/matmul';
 import { ropeKvWriteRef, ropeTable } from './reference/rope';
 import { createF32, createU32, readF32, uploadF32, uploadU32 } from './types';
 
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < b.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return Number.isNaN(m) ? Infinity : m;
-}
 
 describe('cache attention protocol (prefill, decode, tree, compaction)', () => {
   it('matches a CPU mirror at every step', async () => {
@@ -102,18 +98,7 @@ describe('vision attention preset', () => {
     const [B, T, H, d] = [2, 29, 2, 32];
     const row = 3 * H * d;
     const x = randomF32(B * T * row, 99);
-    const q = new Float32Array(B * T * H * d);
-    const k = new Float32Array(B * H * T * d);
-    const v = new Float32Array(B * H * T * d);
-    for (let b = 0; b < B; b++)
-      for (let t = 0; t < T; t++)
-        for (let h = 0; h < H; h++)
-          for (let c = 0; c < d; c++) {
-            const i = (b * T + t) * row + h * d + c;
-            q[((b * T + t) * H + h) * d + c] = x[i];
-            k[((b * H + h) * T + t) * d + c] = x[i + H * d];
-            v[((b * H + h) * T + t) * d + c] = x[i + 2 * H * d];
-          }
+    const { q, k, v } = splitFusedQkv(x, B, T, H, d);
     const out = createF32(ctx, [B * T, H * d]);
     const scores = createF32(ctx, [B, T]);
     const op = createVisionAttention(ctx, { qkv: uploadF32(ctx, x, [B * T, row]), out, nHeads: H, headDim: d, tokens: T, maxBatch: B, keyScores: scores });

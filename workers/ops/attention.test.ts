@@ -7,17 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { testContext } from '../gpu/test-context';
 import { Recorder } from '../gpu/recorder';
 import { createAttention, type AttentionMode } from './attention';
+import { maxAbs as maxAbsDiff, splitFusedQkv } from './attention-cases';
 import { attentionRef, keyScoresRef, treeMaskFromParents, type AttentionRefArgs } from './reference/attention';
 import { randomF32 } from './reference/matmul';
 import { createF32, readF32, uploadF32, uploadU32 } from './types';
 
 const TOL = 1e-4;
 
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < b.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return Number.isNaN(m) ? Infinity : m;
-}
 
 interface CacheCase {
   mode: Exclude<AttentionMode, 'full'>;
@@ -92,19 +88,7 @@ describe('bidirectional vision attention from a fused QKV buffer', () => {
     const ctx = await testContext();
     const row = 3 * H * d;
     const qkv = randomF32(B * T * row, B * 100 + T);
-    // canonical copies for the reference: q [B, T, H, d]; k, v [B, H, T, d]
-    const q = new Float32Array(B * T * H * d);
-    const k = new Float32Array(B * H * T * d);
-    const v = new Float32Array(B * H * T * d);
-    for (let b = 0; b < B; b++)
-      for (let t = 0; t < T; t++)
-        for (let h = 0; h < H; h++)
-          for (let c = 0; c < d; c++) {
-            const src = (b * T + t) * row + h * d + c;
-            q[((b * T + t) * H + h) * d + c] = qkv[src];
-            k[((b * H + h) * T + t) * d + c] = qkv[src + H * d];
-            v[((b * H + h) * T + t) * d + c] = qkv[src + 2 * H * d];
-          }
+    const { q, k, v } = splitFusedQkv(qkv, B, T, H, d); // canonical copies for the reference
     const ref: AttentionRefArgs = { mode: 'full', q, k, v, batch: B, nQ: T, nHeads: H, nKv: H, headDim: d, keyCap: T, nKeys: T };
     const buf = uploadF32(ctx, qkv, [B * T, row]);
     const out = createF32(ctx, [B * T, H * d]);

@@ -4,18 +4,13 @@
 import { describe, expect, it } from 'vitest';
 import { testContext } from '../gpu/test-context';
 import { Recorder } from '../gpu/recorder';
+import { maxAbs as maxAbsDiff } from './attention-cases';
 import { createRope, createRopeKvWrite, createRopeTable } from './rope';
 import { createKvCache, createKvCompact } from './kv-cache-ops';
 import { ropeRef, ropeKvWriteRef, ropeTable } from './reference/rope';
 import { kvCompactRef } from './reference/kv';
 import { randomF32 } from './reference/matmul';
 import { createF32, readF32, uploadF32, uploadU32 } from './types';
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < b.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return Number.isNaN(m) ? Infinity : m;
-}
 
 describe('rope', () => {
   it('table matches torch-style f32 angles (cos^2 + sin^2 = 1, pos 0 is identity)', () => {
