@@ -68,7 +68,7 @@ export class Idefics3Session {
     const imageTokenId = c.imageTokenId ?? tok.encode('<image>', { add_special_tokens: false })[0];
     if (signal.aborted) throw new AbortedError('Loading was cancelled.');
     const total = manifest.totalBytes;
-    const lm = await Idefics3LM.load(ctx, store, id, imageTokenId, (d) => onProgress('weights', d, total), signal, opts);
+    const lm = await Idefics3LM.loadWithImageToken(ctx, store, id, imageTokenId, (d) => onProgress('weights', d, total), signal, opts);
     let vision: Idefics3Vision;
     try {
       const lmBytes = lm.weights.gpuBytes;

@@ -119,11 +119,16 @@ export class LlamaForward {
   /** Records the whole pass for T tokens whose ids/positions are already in a.ids/a.positions. */
   record(rec: Recorder, T: number, firstSlot: number): void {
     this.embed.record(rec, { count: T }); // x = embed[ids]                      (T, H)
+    this.recordLayers(rec, T, firstSlot);
+    this.head(rec, T);
+  }
+
+  /** Every decoder layer over the T rows of x already embedded (callers may splice rows in first). */
+  recordLayers(rec: Recorder, T: number, firstSlot: number): void {
     for (const layer of this.layers) {
       this.attentionBlock(rec, layer, T, firstSlot);
       this.mlpBlock(rec, layer, T);
     }
-    this.head(rec, T);
   }
 
   /** x += o, where o = Wo · attention(rope(Wqkv · rmsnorm(x))) over the cache. */
@@ -149,13 +154,8 @@ export class LlamaForward {
     this.lmHead.record(rec, { xOffset: (T - 1) * this.w.shape.hidden }); // logits      (V)
   }
 
-  /** Same pass as record(), but the LM head runs on every row into `allLogits`. */
-  recordAllRows(rec: Recorder, T: number, firstSlot: number, allLogits: Matmul): void {
-    this.embed.record(rec, { count: T });
-    for (const layer of this.layers) {
-      this.attentionBlock(rec, layer, T, firstSlot);
-      this.mlpBlock(rec, layer, T);
-    }
+  /** logits = rmsnorm(x += down) · Wlm^T on every row, into `allLogits` (see createAllRowsHead). */
+  headAllRows(rec: Recorder, T: number, allLogits: Matmul): void {
     this.finalNorm.record(rec, { rows: T }); //                                         (T, H)
     allLogits.record(rec, { m: T }); //       logits = xn Wlm^T                         (T, V)
   }

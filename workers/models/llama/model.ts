@@ -3,6 +3,8 @@
 // same command buffer, so each step reads back one u32 (the chosen id) and nothing else.
 // Every pass that selects a token also copies it into the ids buffer on the GPU, so a chained
 // decode pass (submitChained) can start before the CPU has read the previous token back.
+// Subclasses change only the input embedding (Idefics3LM splices visual feature rows in through
+// embedId + recordEmbed); the KV cache, passes, token selection and readback live here once.
 import type { GpuContext } from '../../gpu/context';
 import { Recorder } from '../../gpu/recorder';
 import { KvCache, fitCapacity } from '../../decoding/kv-cache';
@@ -10,7 +12,7 @@ import type { CausalLM, SelectOptions, TokenSelection } from '../../decoding/typ
 import { createArgmax, type Argmax } from '../../ops/argmax';
 import { createSampler, type Sampler } from '../../ops/sample';
 import type { Matmul } from '../../ops/matmul';
-import { createF32, createU32, type GpuTensor } from '../../ops/types';
+import { createF32, createU32, numel, type GpuTensor } from '../../ops/types';
 import { GpuDeviceLostError } from '../../protocol/errors';
 import type { TensorStore } from '../../storage/tensor-store';
 import { createActivations, LlamaForward, type Activations } from './forward';
@@ -32,7 +34,7 @@ export class LlamaModel implements CausalLM {
   readonly kv: KvCache;
   readonly maxChunk: number;
   readonly vocabSize: number;
-  private readonly acts: Activations;
+  protected readonly acts: Activations;
   readonly fwd: LlamaForward;
   private readonly argmax: Argmax;
   private readonly sampler: Sampler;
@@ -54,9 +56,21 @@ export class LlamaModel implements CausalLM {
     signal: AbortSignal,
     opts: LlamaModelOptions = {},
   ): Promise<LlamaModel> {
+    return LlamaModel.build(ctx, store, modelId, onProgress, signal, (w) => new LlamaModel(ctx, w, opts));
+  }
+
+  /** Loads the weights of `modelId` and makes a model on them; the weights are freed if that throws. */
+  protected static async build<M>(
+    ctx: GpuContext,
+    store: TensorStore,
+    modelId: string,
+    onProgress: (done: number, total: number) => void,
+    signal: AbortSignal,
+    make: (w: LlamaWeights) => M,
+  ): Promise<M> {
     const w = await loadLlamaWeights(ctx.device, store, modelId, onProgress, signal);
     try {
-      return new LlamaModel(ctx, w, opts);
+      return make(w);
     } catch (err) {
       for (const b of w.buffers) b.destroy();
       throw err;
@@ -88,23 +102,36 @@ export class LlamaModel implements CausalLM {
     return this.weights.gpuBytes + this.kv.gpuBytes;
   }
 
-  /** Uploads ids/positions, records the forward pass; returns the recorder (not yet submitted). */
-  private record(ids: readonly number[], pass?: (rec: Recorder, T: number, firstSlot: number) => void): Recorder {
+  /** The vocabulary row the embedding gathers for input id `id`; throws for an id it cannot embed. */
+  protected embedId(id: number): number {
+    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) throw new RangeError(`token id ${id} outside the vocabulary (${this.vocabSize})`);
+    return id;
+  }
+
+  /** Records x = embed[embedId(ids)] (T, H); a subclass may then overwrite rows of acts.x. */
+  protected recordEmbed(rec: Recorder, _ids: readonly number[], T: number): void {
+    this.fwd.embed.record(rec, { count: T });
+  }
+
+  /**
+   * Uploads ids/positions, records embed + layers + head (the last row's logits, or every row's
+   * into `allRows`); returns the recorder (not yet submitted).
+   */
+  private record(ids: readonly number[], allRows: Matmul | null = null): Recorder {
     this.assertUsable();
     const T = ids.length;
     if (T < 1 || T > this.maxChunk) throw new RangeError(`forward of ${T} tokens (1..${this.maxChunk})`);
-    for (const id of ids) {
-      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) throw new RangeError(`token id ${id} outside the vocabulary (${this.vocabSize})`);
-    }
+    for (let t = 0; t < T; t++) this.idsScratch[t] = this.embedId(ids[t]);
     const firstSlot = this.kv.reserve(T);
-    this.idsScratch.set(ids);
     this.kv.sequentialPositions(T, this.posScratch);
     this.ctx.buffers.write(this.acts.ids.buffer, this.idsScratch.subarray(0, T));
     this.ctx.buffers.write(this.acts.positions.buffer, this.posScratch.subarray(0, T));
     const rec = new Recorder(this.ctx, 'forward');
     try {
-      if (pass) pass(rec, T, firstSlot);
-      else this.fwd.record(rec, T, firstSlot);
+      this.recordEmbed(rec, ids, T); //                  x = embed[ids] (+ spliced rows)  (T, H)
+      this.fwd.recordLayers(rec, T, firstSlot); //                                        (T, H)
+      if (allRows) this.fwd.headAllRows(rec, T, allRows); //   logits of every row       (T, V)
+      else this.fwd.head(rec, T); //                           logits of the last row    (V)
     } catch (err) {
       rec.discard();
       throw err;
@@ -168,17 +195,16 @@ export class LlamaModel implements CausalLM {
     return read;
   }
 
-  private assertUsable(): void {
+  protected assertUsable(): void {
     if (this.destroyed) throw new GpuDeviceLostError('The model was unloaded; load it again.');
     if (this.ctx.isLost()) throw new GpuDeviceLostError('The GPU device was lost. Reload the model to continue.');
   }
 
   private recordSelect(rec: Recorder, o: SelectOptions): void {
-    const usePenalty = o.penalty !== 1 && o.history.length > 0;
-    if (usePenalty) {
-      const n = Math.min(o.history.length, numelOf(this.history));
-      this.ctx.buffers.write(this.history.buffer, new Uint32Array(o.history.slice(o.history.length - n)));
-    }
+    const hist = o.history.filter((id) => id < this.vocabSize); // ids past the vocabulary (a subclass's visual tokens) carry no penalty
+    const usePenalty = o.penalty !== 1 && hist.length > 0;
+    const n = Math.min(hist.length, numel(this.history.shape));
+    if (usePenalty) this.ctx.buffers.write(this.history.buffer, new Uint32Array(hist.slice(hist.length - n)));
     if (o.select.kind === 'greedy' && !usePenalty) {
       this.argmax.record(rec, { rows: 1 });
       return;
@@ -190,7 +216,7 @@ export class LlamaModel implements CausalLM {
       topK: s.topK,
       topP: s.topP,
       repetitionPenalty: o.penalty,
-      historyLength: usePenalty ? Math.min(o.history.length, numelOf(this.history)) : 0,
+      historyLength: usePenalty ? n : 0,
       u: s.u,
     });
   }
@@ -202,7 +228,7 @@ export class LlamaModel implements CausalLM {
         const out = createF32(this.ctx, [this.maxChunk, this.vocabSize], 'logits.all');
         this.allRows = { out, head: this.fwd.createAllRowsHead(out) };
       }
-      const rec = this.record(ids, (r, T, slot) => this.fwd.recordAllRows(r, T, slot, this.allRows!.head));
+      const rec = this.record(ids, this.allRows.head);
       rec.submit();
       this.kv.commit(ids);
       return this.ctx.buffers.readF32(this.allRows.out.buffer, ids.length * this.vocabSize);
@@ -230,8 +256,4 @@ export class LlamaModel implements CausalLM {
     for (const b of this.weights.buffers) b.destroy();
     for (const b of this.staging) b.destroy();
   }
-}
-
-function numelOf(t: GpuTensor): number {
-  return t.shape.reduce((a, b) => a * b, 1);
 }
