@@ -133,6 +133,8 @@ test('a model that does not fit the quota is refused with a clear message', asyn
 });
 
 test('running out of quota mid-download pauses and keeps what was stored', async ({ page }) => {
+  // Without the demo model's automatic install, which would change usage while the quota is set.
+  await page.addInitScript(() => localStorage.setItem('lumen.demoRemoved', '1'));
   await page.goto('/');
   await waitForServiceWorkerControl(page); // the shell's precache is written: usage is settled
   // A quota a little above what the origin uses: the small JSON files fit, a 4 MiB chunk does not.
