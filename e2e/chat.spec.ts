@@ -480,7 +480,7 @@ test('with the demo model: real streamed answers with stats, Copy, Regenerate, S
 
   const input = page.getByRole('textbox', { name: 'Message' });
   const answers = page.getByRole('article', { name: 'Lumen' });
-  const stats = /first token [\d.]+ m?s · [\d.]+ tok\/s · [1-9]\d* tokens/;
+  const stats = /first token [\d.]+ m?s · [\d.]+ tok\/s · [1-9]\d* tokens?/;
   const t0 = Date.now();
   await input.fill('What color is the circle?');
   await input.press('Enter');

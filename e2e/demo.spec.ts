@@ -13,7 +13,7 @@ const DEMO_LABEL = 'Demo model — understands simple synthetic shapes only; for
 
 const fileInput = (page: Page) => page.locator('input[type=file]:not([capture])');
 const answers = (page: Page) => page.getByRole('article', { name: 'Lumen' });
-const statsLine = /first token [\d.]+ m?s · [\d.]+ tok\/s · [1-9]\d* visual tokens · [1-9]\d* tokens/;
+const statsLine = /first token [\d.]+ m?s · [\d.]+ tok\/s · [1-9]\d* visual tokens · [1-9]\d* tokens?/;
 
 /** A 1024x768 synthetic scene like the demo model's training data: a red circle, a blue square, a green triangle. */
 async function shapesPng(page: Page): Promise<Buffer> {

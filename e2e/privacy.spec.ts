@@ -3,7 +3,9 @@
 // pages, dedicated workers and the service worker — stays on the app's own origin; (2) the
 // Content-Security-Policy refuses requests to any other host from the page, from a dedicated
 // worker (which gets its policy from its own script's response headers), from a blob: worker and
-// from the service worker, while the model hub's hosts stay allowed.
+// from the service worker, while the model hub's hosts stay allowed; (3) with the demo model
+// installed, asking a question and receiving the real engine's answer makes zero requests of any
+// kind, same-origin included (the photo variant is in e2e/demo.spec.ts).
 import { expect, test, type Page, type Worker } from '@playwright/test';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -55,6 +57,34 @@ test('using the app sends no request off its origin', async ({ page, context, ba
   expect(fromServiceWorker).toBeGreaterThan(0);
   expect(requests.filter((u) => new URL(u).origin !== origin)).toEqual([]);
   expect(cspRefusals).toEqual([]);
+});
+
+test('with the demo model installed, asking and answering makes zero network requests', async ({ page, context }) => {
+  test.setTimeout(150_000);
+  const requests: string[] = [];
+  context.on('request', (r) => {
+    if (r.url().startsWith('http')) requests.push(`${r.serviceWorker() ? 'sw ' : ''}${r.method()} ${r.url()}`);
+  });
+  await page.goto('/');
+  await waitForServiceWorkerControl(page);
+  // The app installs its bundled demo model by itself, then loads it.
+  await expect(page.getByRole('combobox', { name: 'Model' })).toHaveValue('lumen-demo', { timeout: 120_000 });
+  await expect(page.getByRole('button', { name: /^Engine status: .*(No model|Loading…)/ })).toHaveCount(0, { timeout: 60_000 });
+  expect(requests.some((r) => r.includes('/models/lumen-demo/model.safetensors')), 'the recorder saw the install').toBe(true);
+  await page.getByRole('button', { name: /^Engine status/ }).click();
+  await page.getByRole('spinbutton', { name: 'Longest answer (tokens)' }).fill('8');
+  await page.getByRole('spinbutton', { name: 'Longest answer (tokens)' }).press('Enter');
+  await page.keyboard.press('Escape');
+  await page.waitForLoadState('networkidle');
+
+  const before = requests.length;
+  await page.getByRole('textbox', { name: 'Message' }).fill('How many shapes are there?');
+  await page.keyboard.press('Enter');
+  const answer = page.getByRole('article', { name: 'Lumen' });
+  await expect(answer).toHaveAttribute('aria-busy', 'true');
+  await expect(answer).toHaveAttribute('aria-busy', 'false', { timeout: 90_000 });
+  await expect(answer).toContainText(/first token [\d.]+ m?s · [\d.]+ tok\/s · [1-8] tokens?/);
+  expect(requests.slice(before)).toEqual([]);
 });
 
 /** fetch() in some JS realm (page, worker, service worker): 'ok:<body>' or 'error:<message>'. */

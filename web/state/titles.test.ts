@@ -51,6 +51,7 @@ describe('formatting', () => {
     expect(formatStats({ timeToFirstTokenMs: 1234, decodeTokensPerSecond: 35.25, visualTokens: 64, generatedTokens: 20 }))
       .toEqual(['first token 1.2 s', '35.3 tok/s', '64 visual tokens', '20 tokens']);
     expect(formatStats({ timeToFirstTokenMs: 80, decodeTokensPerSecond: 10, visualTokens: 0, generatedTokens: 1 })[0]).toBe('first token 80 ms');
+    expect(formatStats({ timeToFirstTokenMs: 80, decodeTokensPerSecond: 10, visualTokens: 0, generatedTokens: 1 })).toEqual(['first token 80 ms', '10.0 tok/s', '1 token']);
     expect(formatBytes(512)).toBe('512 B');
     expect(formatBytes(270 * 1024 * 1024)).toBe('270 MB');
   });

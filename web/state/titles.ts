@@ -70,7 +70,7 @@ export function formatStats(s: StoredStats): string[] {
   const parts = [`first token ${ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`}`];
   parts.push(`${s.decodeTokensPerSecond.toFixed(1)} tok/s`);
   if (s.visualTokens > 0) parts.push(`${s.visualTokens} visual tokens`);
-  parts.push(`${s.generatedTokens} tokens`);
+  parts.push(`${s.generatedTokens} ${s.generatedTokens === 1 ? 'token' : 'tokens'}`);
   return parts;
 }
 
