@@ -65,10 +65,15 @@ class LibraryState {
   /**
    * Installs (or resumes installing) bundled models that are offered but not installed. They come
    * from the app's own origin, so this needs no hub, no quota prompt and no user action; progress
-   * shows in the model picker. Skipped once the user deleted the demo.
+   * shows in the model picker. Skipped once the user deleted the demo; waits while offline.
    */
   private async autoInstallBundled(): Promise<void> {
     if (readFlag(KEY_DEMO_REMOVED)) return;
+    if (navigator.onLine === false) {
+      // Offline (a half-done install from an earlier visit): finish it when the network is back.
+      addEventListener('online', () => void this.autoInstallBundled(), { once: true });
+      return;
+    }
     for (const item of this.entries) {
       const status = item.state.status;
       if (!item.entry.bundled || (status !== 'available' && status !== 'paused')) continue;
