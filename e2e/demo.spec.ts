@@ -108,7 +108,7 @@ test('a fresh start installs the demo model; a photo question gets a streamed re
   await demoReady(page);
   expect(requests.filter((r) => r.includes(`/models/${DEMO_ID}/model.safetensors`)).length).toBeGreaterThan(0);
   await expect(page.getByRole('note').filter({ hasText: DEMO_LABEL })).toBeVisible();
-  await expect(page.getByRole('option', { name: /Lumen demo \(demo, shapes only\)/ })).toHaveCount(1);
+  await expect(page.getByRole('option', { name: /Lumen demo \(shapes only\)/ })).toHaveCount(1);
   await page.getByRole('button', { name: 'Model library' }).click();
   const card = page.getByTestId(`model-${DEMO_ID}`);
   await expect(card).toHaveAttribute('data-status', 'ready');
