@@ -1,12 +1,14 @@
 // Photo preprocessing for Idefics3 (SmolVLM) in the worker, with @huggingface/transformers'
 // Idefics3ImageProcessor built from the model's own preprocessor_config.json (no network):
-// resize to the processor's longest edge, split into max_image_size tiles (row-major) plus the
-// global image (last), rescale and normalize. Photos are decoded with createImageBitmap +
-// OffscreenCanvas in the browser (sharp through transformers.js under Node).
+// resize to the processor's longest edge, rescale and normalize; then split into max_image_size
+// tiles (row-major) plus the global image (last) without ONNX Runtime (tiles.ts). Photos are
+// decoded with createImageBitmap + OffscreenCanvas in the browser (sharp through transformers.js
+// under Node).
 // Also the prompt expansion of Idefics3Processor (<row_r_col_c> / <global-img> markers around
 // image_seq_len <image> placeholders), done here so a cached photo needs no preprocessing.
 import { Idefics3ImageProcessor, RawImage } from '@huggingface/transformers';
 import { ModelFormatError, UnsupportedImageError } from '../protocol/errors';
+import { resizeBilinear, splitIntoTiles } from './tiles';
 
 export interface ProcessedImage {
   /** f32 [tiles, 3, S, S], tiles row-major then the global image. */
@@ -27,16 +29,20 @@ export function createImageProcessor(preprocessorConfig: Json): Idefics3ImagePro
   return new Idefics3ImageProcessor(preprocessorConfig);
 }
 
-/** Runs the Idefics3 image processor on one photo. */
+/**
+ * Runs the Idefics3 image processor on one photo: transformers.js' `preprocess` (resize to the
+ * longest edge, rescale, normalize), then our ONNX-free tiling (tiles.ts explains why).
+ */
 export async function preprocessImage(proc: Idefics3ImageProcessor, image: RawImage): Promise<ProcessedImage> {
-  const out = (await proc._call(image, { return_row_col_info: true })) as {
-    pixel_values: { dims: number[]; data: Float32Array };
-    rows: number[][];
-    cols: number[][];
-  };
-  const [, tiles, c, h, w] = out.pixel_values.dims;
-  if (c !== 3 || h !== w) throw new UnsupportedImageError(`The image processor produced tiles of ${c}x${h}x${w}; expected square RGB tiles.`);
-  return { pixels: Float32Array.from(out.pixel_values.data), tiles, rows: out.rows[0][0], cols: out.cols[0][0], size: h };
+  const { pixel_values } = (await proc.preprocess(image)) as { pixel_values: { dims: number[]; data: Float32Array } };
+  const [c, height, width] = pixel_values.dims;
+  if (c !== 3) throw new UnsupportedImageError(`The image processor produced ${c} channels; expected RGB.`);
+  const tile = (proc as unknown as { max_image_size: { longest_edge: number } }).max_image_size.longest_edge;
+  const planar = { data: Float32Array.from(pixel_values.data), height, width };
+  const splitting = (proc as unknown as { do_image_splitting?: boolean }).do_image_splitting ?? true;
+  if (!splitting) return { pixels: resizeBilinear(planar, tile, tile).data, tiles: 1, rows: 0, cols: 0, size: tile };
+  const t = splitIntoTiles(planar, tile);
+  return { pixels: t.pixels, tiles: t.tiles, rows: t.rows, cols: t.cols, size: tile };
 }
 
 /** Decodes a photo (JPEG/PNG/WebP ... blob) into RGBA pixels, in a worker or a page. */
