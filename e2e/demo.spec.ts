@@ -115,6 +115,9 @@ test('a fresh start installs the demo model; a photo question gets a streamed re
   await expect(card).toContainText(DEMO_LABEL);
   await page.keyboard.press('Escape');
   await page.screenshot({ path: `${shots}/empty-demo-1280.png`, animations: 'disabled' });
+  const { default: AxeBuilder } = await import('@axe-core/playwright');
+  const axe = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  expect(axe.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), 'axe, demo empty state').toEqual([]);
   await capAnswers(page, 24);
 
   // Ask about a photo: from the send until the stats line, not one request of any kind.
@@ -168,6 +171,8 @@ test.describe('on a phone', () => {
     await page.goto('/');
     await waitForServiceWorkerControl(page);
     await demoReady(page);
+    await expect(page.getByRole('note').filter({ hasText: DEMO_LABEL })).toBeVisible();
+    await page.screenshot({ path: `${shots}/empty-demo-360.png`, animations: 'disabled' });
     await capAnswers(page, 24);
 
     await context.setOffline(true);
