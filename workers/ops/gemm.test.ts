@@ -143,6 +143,8 @@ describe('matmul front door', () => {
   it('routes by M and matches the reference for each route', async () => {
     expect([1, 2, 16, 17, 65].map((m) => matmulKernelFor('q4', m))).toEqual(['gemv', 'skinny', 'skinny', 'tiled', 'tiled']);
     expect(matmulKernelFor('f32', 8)).toBe('tiled');
+    // CPU adapters: f32 decode uses the barrier-free tiled path; quantized W keeps the GEMV.
+    expect([matmulKernelFor('f32', 1, true), matmulKernelFor('q4', 1, true), matmulKernelFor('f32', 1)]).toEqual(['tiled', 'gemv', 'gemv']);
     for (const m of [1, 12, 70]) {
       const s = await setup('q8', m, 96, 64);
       const op = createMatmul(s.ctx, { w: s.w, x: s.x, y: s.y, maxM: m });

@@ -1,7 +1,10 @@
 // Matmul front door: Y[M, N] = X[M, K] W^T (+ bias) for any M, picking the kernel by M at
 // record time: M = 1 → GEMV (decode), quantized W and M ≤ 16 → skinny GEMM (small verification
 // trees), otherwise the tiled GEMM. The crossover is measured (docs/BENCHMARKS.md, Kernels): on an
-// H200 the skinny kernel wins 2.5-3x at M = 8-16 and the tiled one 2x at M = 64.
+// H200 the skinny kernel wins 2.5-3x at M = 8-16 and the tiled one 2x at M = 64. On CPU
+// adapters (SwiftShader) f32 W at M = 1 also goes to the tiled GEMM, whose one-output-per-thread
+// variant there has no workgroup barriers: a decode step of the tiny Llama fixture drops from
+// ~300 ms to ~70 ms (the f32 GEMV's 256-thread reduction is what CPU adapters are slowest at).
 // Sub-ops are created on first use.
 import type { GpuContext } from '../gpu/context';
 import type { Recorder } from '../gpu/recorder';
@@ -24,8 +27,8 @@ export type MatmulKernel = 'gemv' | 'skinny' | 'tiled';
 export const SKINNY_ROUTE_MAX_M = 16;
 
 /** Which kernel a call with `m` rows uses. */
-export function matmulKernelFor(dtype: GpuTensor['dtype'], m: number): MatmulKernel {
-  if (m === 1) return 'gemv';
+export function matmulKernelFor(dtype: GpuTensor['dtype'], m: number, software = false): MatmulKernel {
+  if (m === 1) return software && dtype === 'f32' ? 'tiled' : 'gemv';
   if (dtype !== 'f32' && m <= SKINNY_ROUTE_MAX_M) return 'skinny';
   return 'tiled';
 }
@@ -47,7 +50,7 @@ export class Matmul implements Op<GemmArgs> {
   warm(): void {
     const { dtype } = this.init.w;
     for (const m of [1, Math.min(this.init.maxM, SKINNY_ROUTE_MAX_M), this.init.maxM]) {
-      if (m <= this.init.maxM) this.pick(matmulKernelFor(dtype, m));
+      if (m <= this.init.maxM) this.pick(matmulKernelFor(dtype, m, this.ctx.caps.software));
     }
     this.skinny?.warm();
   }
@@ -71,7 +74,7 @@ export class Matmul implements Op<GemmArgs> {
 
   record(rec: Recorder, args: GemmArgs): void {
     if (!(args.m >= 1 && args.m <= this.init.maxM)) throw new OpShapeError(`matmul: m = ${args.m} outside 1..${this.init.maxM}`);
-    this.pick(matmulKernelFor(this.init.w.dtype, args.m)).record(rec, args);
+    this.pick(matmulKernelFor(this.init.w.dtype, args.m, this.ctx.caps.software)).record(rec, args);
   }
 }
 
