@@ -87,6 +87,21 @@ test('with the demo model installed, asking and answering makes zero network req
   expect(requests.slice(before)).toEqual([]);
 });
 
+/**
+ * tryFetch for a URL answered by a Playwright route: in a full suite run a routed fetch from a
+ * service-worker-controlled page has failed once as "Failed to fetch" with no CSP violation
+ * (a Playwright/Chromium routing race, not the policy), so it gets up to three attempts. A CSP
+ * block fails every attempt, and the test separately asserts no violation names a hub host.
+ */
+async function tryFetchRouted(realm: Page | Worker, url: string): Promise<string> {
+  let result = '';
+  for (let attempt = 0; attempt < 3; attempt++) {
+    result = await tryFetch(realm, url);
+    if (result.startsWith('ok:')) return result;
+  }
+  return result;
+}
+
 /** fetch() in some JS realm (page, worker, service worker): 'ok:<body>' or 'error:<message>'. */
 function tryFetch(realm: Page | Worker, url: string): Promise<string> {
   const attempt = (u: string) =>
@@ -156,8 +171,8 @@ test('the CSP blocks other hosts from the page, workers and the service worker; 
       'https://cas-bridge.xethub.hf.co/xet-bridge-us/x',
       'https://us.aws.cdn.hf.co/xet-bridge-us/x',
     ]) {
-      expect(await tryFetch(page, url), url).toBe('ok:hub');
-      expect(await tryFetch(appWorker, url), url).toBe('ok:hub');
+      expect(await tryFetchRouted(page, url), url).toBe('ok:hub');
+      expect(await tryFetchRouted(appWorker, url), url).toBe('ok:hub');
     }
     // A look-alike host is not the hub.
     expect(await tryFetch(page, 'https://huggingface.co.example.net/x')).toMatch(/^error:/);
