@@ -1,7 +1,7 @@
 // Title derivation, rename cleanup, search, date grouping and stats formatting.
 import { describe, expect, it } from 'vitest';
 import type { ConversationRecord } from '../lib/db-schema';
-import { cleanTitle, deriveTitle, formatBytes, formatStats, groupByDate, matchesTitle } from './titles';
+import { cleanTitle, deriveTitle, formatStats, groupByDate, matchesTitle } from './titles';
 
 describe('deriveTitle', () => {
   it('uses the first non-empty line without Markdown marks', () => {
@@ -47,12 +47,10 @@ describe('groupByDate', () => {
 });
 
 describe('formatting', () => {
-  it('formats stats and sizes', () => {
+  it('formats stats', () => {
     expect(formatStats({ timeToFirstTokenMs: 1234, decodeTokensPerSecond: 35.25, visualTokens: 64, generatedTokens: 20 }))
       .toEqual(['first token 1.2 s', '35.3 tok/s', '64 visual tokens', '20 tokens']);
     expect(formatStats({ timeToFirstTokenMs: 80, decodeTokensPerSecond: 10, visualTokens: 0, generatedTokens: 1 })[0]).toBe('first token 80 ms');
     expect(formatStats({ timeToFirstTokenMs: 80, decodeTokensPerSecond: 10, visualTokens: 0, generatedTokens: 1 })).toEqual(['first token 80 ms', '10.0 tok/s', '1 token']);
-    expect(formatBytes(512)).toBe('512 B');
-    expect(formatBytes(270 * 1024 * 1024)).toBe('270 MB');
   });
 });

@@ -73,12 +73,3 @@ export function formatStats(s: StoredStats): string[] {
   parts.push(`${s.generatedTokens} ${s.generatedTokens === 1 ? 'token' : 'tokens'}`);
   return parts;
 }
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) (v /= 1024), i++;
-  return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
-}

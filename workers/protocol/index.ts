@@ -2,3 +2,4 @@
 export * from './errors';
 export * from './engine';
 export * from './library';
+export * from './format';

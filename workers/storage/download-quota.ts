@@ -3,18 +3,7 @@
 // ask for persistent storage on the first download so the browser does not evict the model.
 import type { CatalogueEntry } from '../protocol/library';
 import { StorageQuotaError } from '../protocol/errors';
-
-export function formatBytes(n: number): string {
-  if (n < 1000) return `${Math.round(n)} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let v = n / 1000;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
-}
+import { formatBytes } from '../protocol/format';
 
 /** Bytes still needed: what is left to download plus the converted copy (scaled from the catalogue ratio). */
 export function bytesNeeded(entry: CatalogueEntry, totalBytes: number, storedBytes: number): number {

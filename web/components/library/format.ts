@@ -1,18 +1,7 @@
-// Human-readable sizes, rates and durations for the Library panel (decimal units, as the
-// browser's and the hub's own size displays use).
+// Human-readable sizes, rates and durations for the Library panel (sizes: workers/protocol/format.ts).
+import { formatBytes } from '../../../workers/protocol';
 
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n) || n < 0) return '—';
-  if (n < 1000) return `${Math.round(n)} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let v = n / 1000;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
-}
+export { formatBytes };
 
 export function formatRate(bytesPerSecond: number): string {
   return bytesPerSecond > 0 ? `${formatBytes(bytesPerSecond)}/s` : '—';
