@@ -9,11 +9,13 @@
 // over lk are reduced at the end.
 // Each step issues the loads of U (1, 2 or 4) groups before any math: memory-level parallelism,
 // which is what bounds this kernel (bytes in flight), not ALU.
+// Fusions (shaders/gemv_fuse.wgsl): PRO_NORM / PRO_SILU transform x while it is read or staged,
+// EPI_ADD accumulates into y (residual stream); NW_BINDING is the RMSNorm weight's binding.
 // Requires K % 32 == 0 and x_off % 4 == 0.
 #include "common"
 #include "quant"
 
-struct Params { N: u32, K: u32, x_off: u32, y_off: u32 }
+struct Params { N: u32, K: u32, x_off: u32, y_off: u32, eps: f32, _p0: u32, _p1: u32, _p2: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> qw: array<vec4<u32>>;
@@ -23,6 +25,10 @@ struct Params { N: u32, K: u32, x_off: u32, y_off: u32 }
 #if HAS_BIAS
 @group(0) @binding(5) var<storage, read> bias: array<f32>;
 #endif
+#if PRO_NORM
+@group(0) @binding(NW_BINDING) var<storage, read> nw: array<vec4<f32>>;
+#endif
+#include "gemv_fuse"
 
 const ROWS_PER_WG = TN * R;
 
@@ -35,8 +41,9 @@ var<workgroup> red: array<f32, TK * ROWS_PER_WG>;
 // x from workgroup memory (staged per chunk; q4: even/odd-permuted).
 fn xv(i: u32) -> vec4<f32> { return xs[i]; }
 #else
-// x straight from the storage buffer: warp-uniform addresses, served by L1 as broadcasts.
-fn xv(i: u32) -> vec4<f32> { return x[i]; }
+// x straight from the storage buffer (fused: normalized / activated on the fly): warp-uniform
+// addresses, served by L1 as broadcasts. i is the vec4 index within the row.
+fn xv(i: u32) -> vec4<f32> { return fx(i); }
 #endif
 
 #if QBITS == 4
@@ -70,7 +77,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let ln = lid % TN;
   let lk = lid / TN;
   let groups = p.K / 32u;
-  let xo = p.x_off / 4u;
+  fx_begin(p.x_off / 4u, p.K / 4u, p.eps, lid);
   var acc: array<f32, R>;
   var rows: array<u32, R>;
   for (var r = 0u; r < R; r++) { rows[r] = min(row0 + ln + r * TN, p.N - 1u); }
@@ -80,8 +87,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 #if XSMEM
     // Stage x[c0 * 32 ..]: 4 pairs of vec4 (8 elements = one packed word) per group.
     for (var i = lid; i < cg * 4u; i += WG_SIZE) {
-      let a = x[xo + c0 * 8u + 2u * i];
-      let b = x[xo + c0 * 8u + 2u * i + 1u];
+      let a = fx(c0 * 8u + 2u * i);
+      let b = fx(c0 * 8u + 2u * i + 1u);
 #if QBITS == 4
       xs[2u * i] = vec4<f32>(a.x, a.z, b.x, b.z);
       xs[2u * i + 1u] = vec4<f32>(a.y, a.w, b.y, b.w);
@@ -93,7 +100,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     workgroupBarrier();
     let xbase = 0u;
 #else
-    let xbase = xo + c0 * 8u;
+    let xbase = c0 * 8u;
 #endif
     for (var gl = lk; gl < cg; gl += TK * U) {
       // U groups per step, written out (no arrays) so all loads issue before the math.
@@ -178,7 +185,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 #if HAS_BIAS
       v += bias[n];
 #endif
-      y[p.y_off + n] = v;
+      fy(p.y_off + n, v);
     }
   }
 }

@@ -1,10 +1,11 @@
 // f32 GEMV: y[y_off + n] = dot(W[n, :], x[x_off .. x_off + K]) (+ bias[n]), W f32 [N, K] row-major.
 // One workgroup per ROWS consecutive rows; its WG_SIZE threads stride along K (vec4 loads when
 // VEC4, i.e. K % 4 == 0 and x_off % 4 == 0) and tree-reduce in workgroup memory.
-// Defines: ROWS, VEC4, HAS_BIAS. WG_SIZE must be a power of two.
+// Defines: ROWS, VEC4, HAS_BIAS. WG_SIZE must be a power of two. With VEC4, the fusions of
+// shaders/gemv_fuse.wgsl (PRO_NORM / PRO_SILU on x, EPI_ADD on y; NW_BINDING = norm weight).
 #include "common"
 
-struct Params { N: u32, K: u32, x_off: u32, y_off: u32 }
+struct Params { N: u32, K: u32, x_off: u32, y_off: u32, eps: f32, _p0: u32, _p1: u32, _p2: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 #if VEC4
@@ -17,6 +18,12 @@ struct Params { N: u32, K: u32, x_off: u32, y_off: u32 }
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 #if HAS_BIAS
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
+#endif
+#if VEC4
+#if PRO_NORM
+@group(0) @binding(NW_BINDING) var<storage, read> nw: array<vec4<f32>>;
+#endif
+#include "gemv_fuse"
 #endif
 
 var<workgroup> red: array<f32, WG_SIZE * ROWS>;
@@ -34,8 +41,15 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let xo = p.x_off;
 #endif
   var acc: array<f32, ROWS>;
+#if VEC4
+  fx_begin(xo, kv, p.eps, lid);
+#endif
   for (var k = lid; k < kv; k += WG_SIZE) {
+#if VEC4
+    let xv = fx(k);
+#else
     let xv = x[xo + k];
+#endif
     for (var r = 0u; r < ROWS; r++) {
       let n = min(row0 + r, p.N - 1u);
 #if VEC4
@@ -58,6 +72,10 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 #if HAS_BIAS
     v += bias[row0 + lid];
 #endif
+#if VEC4
+    fy(p.y_off + row0 + lid, v);
+#else
     y[p.y_off + row0 + lid] = v;
+#endif
   }
 }

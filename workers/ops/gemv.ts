@@ -56,6 +56,16 @@ export function defaultGemvConfig(n: number, k: number, maxWg = GEMV_Q_WG, softw
   return fallback;
 }
 
+/** What the GEMV does around its dot products (decode-path fusion; f32 W needs K % 4 == 0). */
+export interface GemvFusion {
+  /** x is the raw residual row: the GEMV sees rmsnorm(x) * weight (weight f32 [K]). */
+  norm?: { weight: GpuTensor; eps: number };
+  /** x holds [gate (K) | up (K)] from xOffset: the GEMV sees silu(gate) * up. */
+  siluMul?: boolean;
+  /** y += W x (+ bias) instead of y = W x: the residual add in the epilogue. */
+  accumulate?: boolean;
+}
+
 export interface GemvInit {
   /** f32 / q4 / q8 [N, K]. */
   w: GpuTensor;
@@ -67,6 +77,7 @@ export interface GemvInit {
   bias?: GpuTensor;
   /** Override the quantized workgroup shape (benchmarks). */
   config?: GemvConfig;
+  fuse?: GemvFusion;
 }
 
 export interface GemvArgs {
@@ -82,34 +93,47 @@ export class Gemv implements Op<GemvArgs | void> {
   readonly k: number;
   readonly kernel: Kernel;
   private readonly bindGroup: GPUBindGroup;
-  private readonly params = new Uint32Array(4);
+  private readonly params = new Uint32Array(8);
   private readonly workgroups: [number, number];
   private readonly vec4: boolean;
   private readonly xLen: number;
   private readonly yLen: number;
+  /** Elements of x one call reads from xOffset (2K with fuse.siluMul). */
+  private readonly xRow: number;
+  private readonly eps: number;
 
   constructor(
     readonly ctx: GpuContext,
     init: GemvInit,
   ) {
-    const { w, x, y, bias } = init;
+    const { w, x, y, bias, fuse = {} } = init;
     expectShape('gemv W', w, ['f32', 'q4', 'q8'], 2);
     const [n, k] = w.shape;
     this.n = n;
     this.k = k;
-    if (x.dtype !== 'f32' || numel(x.shape) < k) throw new OpShapeError(`gemv: x [${x.shape.join(', ')}] ${x.dtype} cannot feed K = ${k}`);
+    this.xRow = fuse.siluMul ? 2 * k : k;
+    if (x.dtype !== 'f32' || numel(x.shape) < this.xRow) throw new OpShapeError(`gemv: x [${x.shape.join(', ')}] ${x.dtype} cannot feed K = ${k}${fuse.siluMul ? ' (gate and up: 2K)' : ''}`);
     if (y.dtype !== 'f32' || numel(y.shape) < n) throw new OpShapeError(`gemv: y [${y.shape.join(', ')}] ${y.dtype} cannot hold N = ${n}`);
     if (bias && (bias.dtype !== 'f32' || numel(bias.shape) !== n)) throw new OpShapeError(`gemv: bias [${bias.shape.join(', ')}] is not f32 [${n}]`);
+    if (fuse.norm && fuse.siluMul) throw new OpShapeError('gemv: fuse.norm and fuse.siluMul exclude each other');
+    const nw = fuse.norm?.weight;
+    if (nw && (nw.dtype !== 'f32' || numel(nw.shape) !== k)) throw new OpShapeError(`gemv: norm weight [${nw.shape.join(', ')}] is not f32 [${k}]`);
+    if (nw && nw.buffer === x.buffer) throw new OpShapeError('gemv: norm weight must not alias x');
+    if (fuse.accumulate && y.buffer === x.buffer) throw new OpShapeError('gemv: an accumulating y must not alias x');
+    this.eps = fuse.norm?.eps ?? 0;
+    const fusing = !!(fuse.norm || fuse.siluMul || fuse.accumulate);
+    const fuseDefines = { PRO_NORM: !!nw, PRO_SILU: !!fuse.siluMul, EPI_ADD: !!fuse.accumulate };
     const buffers: BufferBinding[] = [];
     if (w.dtype === 'f32') {
       this.vec4 = k % 4 === 0;
+      if (fusing && !this.vec4) throw new OpShapeError(`gemv: fused f32 GEMV needs K % 4 == 0 (K = ${k})`);
       this.name = 'gemv_f32';
       this.kernel = ctx.pipelines.get({
         op: 'gemv_f32',
         source: gemvF32Src,
         workgroupSize: [GEMV_F32_WG, 1, 1],
-        defines: { ROWS: GEMV_F32_ROWS, VEC4: this.vec4, HAS_BIAS: !!bias },
-        bindings: bias ? ['read', 'read', 'rw', 'read'] : ['read', 'read', 'rw'],
+        defines: { ROWS: GEMV_F32_ROWS, VEC4: this.vec4, HAS_BIAS: !!bias, ...fuseDefines, NW_BINDING: bias ? 5 : 4 },
+        bindings: [...(['read', 'read', 'rw'] as const), ...(bias ? (['read'] as const) : []), ...(nw ? (['read'] as const) : [])],
       });
       buffers.push(bindTensor(w), bindTensor(x), bindTensor(y));
       this.workgroups = grid2d(ctx, Math.ceil(n / GEMV_F32_ROWS));
@@ -126,26 +150,32 @@ export class Gemv implements Op<GemvArgs | void> {
         op: 'gemv_q',
         source: gemvQSrc,
         workgroupSize: [wg, 1, 1],
-        defines: { QBITS: w.dtype === 'q4' ? 4 : 8, TN: cfg.tn, TK: cfg.tk, R: cfg.r, U: cfg.u ?? 1, XSMEM: cfg.xsmem ?? true, CHUNK: (cfg.xsmem ?? true) ? cfg.chunk : 1 << 24, HAS_BIAS: !!bias, UNPACK_BUILTINS: !!cfg.unpackBuiltins && ctx.caps.packed4x8 },
-        bindings: bias ? ['read', 'read', 'read', 'rw', 'read'] : ['read', 'read', 'read', 'rw'],
+        defines: {
+          QBITS: w.dtype === 'q4' ? 4 : 8, TN: cfg.tn, TK: cfg.tk, R: cfg.r, U: cfg.u ?? 1, XSMEM: cfg.xsmem ?? true,
+          CHUNK: (cfg.xsmem ?? true) ? cfg.chunk : 1 << 24, HAS_BIAS: !!bias, UNPACK_BUILTINS: !!cfg.unpackBuiltins && ctx.caps.packed4x8,
+          ...fuseDefines, NW_BINDING: bias ? 6 : 5,
+        },
+        bindings: [...(['read', 'read', 'read', 'rw'] as const), ...(bias ? (['read'] as const) : []), ...(nw ? (['read'] as const) : [])],
       });
       buffers.push(bindTensor(w), bindScales(w), bindTensor(x), bindTensor(y));
       this.workgroups = grid2d(ctx, Math.ceil(n / (cfg.tn * cfg.r)));
     }
     if (bias) buffers.push(bindTensor(bias));
+    if (nw) buffers.push(bindTensor(nw));
     this.bindGroup = createBindGroup(ctx, this.kernel, buffers, this.name);
     this.xLen = numel(x.shape);
     this.yLen = numel(y.shape);
+    this.params[0] = n;
+    this.params[1] = k;
+    new Float32Array(this.params.buffer, 16, 1)[0] = this.eps;
   }
 
   record(rec: Recorder, args: GemvArgs | void): void {
     const xOff = args?.xOffset ?? 0;
     const yOff = args?.yOffset ?? 0;
     if (this.vec4 && xOff % 4 !== 0) throw new OpShapeError(`${this.name}: xOffset ${xOff} must be a multiple of 4`);
-    if (xOff + this.k > this.xLen || yOff + this.n > this.yLen) throw new OpShapeError(`${this.name}: offsets x ${xOff} / y ${yOff} run past the tensors`);
-    const p = this.params;
-    p[0] = this.n;
-    p[1] = this.k;
+    if (xOff + this.xRow > this.xLen || yOff + this.n > this.yLen) throw new OpShapeError(`${this.name}: offsets x ${xOff} / y ${yOff} run past the tensors`);
+    const p = this.params; // [N, K, x_off, y_off, eps (f32), pad x3]; N, K, eps set once
     p[2] = xOff;
     p[3] = yOff;
     rec.dispatch(this.kernel, this.bindGroup, p, this.workgroups[0], this.workgroups[1]);
