@@ -49,8 +49,8 @@ for (const name of ['tiny-llama', 'tiny-qwen2']) {
     });
 
     it('q8 stays close to the oracle; q4 is reported', async () => {
-      const q8 = await runParity(ctx, dir, 'q8', { decodeSteps: 1 });
-      const q4 = await runParity(ctx, dir, 'q4', { decodeSteps: 1 });
+      const q8 = await runParity(ctx, dir, 'q8', { decodeSteps: 3 });
+      const q4 = await runParity(ctx, dir, 'q4', { decodeSteps: 2 });
       console.log(JSON.stringify({ name, q8: summary(q8), q4: summary(q4) }));
       expect(q8.prefill.stepMean).toBeLessThan(0.1);
       expect(q8.decode.max).toBeLessThan(1);
@@ -58,6 +58,18 @@ for (const name of ['tiny-llama', 'tiny-qwen2']) {
       // The weights really were quantized, and q4 loses more than q8.
       expect(q8.prefill.stepMean).toBeGreaterThan(1e-4);
       expect(q4.prefill.stepMean).toBeGreaterThan(q8.prefill.stepMean);
+    });
+
+    it('q8: the fused one-token decode path gives the unfused path\'s logits and tokens', async () => {
+      const fused = await runParity(ctx, dir, 'q8', { decodeSteps: 3 });
+      const plain = await runParity(ctx, dir, 'q8', { decodeSteps: 3, fusedDecode: false });
+      expect(fused.fusedDecode).toBe(true); // quantized M = 1 matmuls are GEMVs on every adapter
+      expect(plain.fusedDecode).toBe(false);
+      let diff = 0;
+      for (let i = 0; i < fused.decodeLogits.length; i++) diff = Math.max(diff, Math.abs(fused.decodeLogits[i] - plain.decodeLogits[i]));
+      console.log(JSON.stringify({ name, fusedVsUnfusedDecodeMax: diff }));
+      expect(diff).toBeLessThan(1e-4);
+      expect(fused.greedy.ours).toEqual(plain.greedy.ours);
     });
   });
 }

@@ -30,6 +30,10 @@ export interface ParityReport {
   greedy: { ours: number[]; reference: number[]; agree: number };
   /** Decode path logits under teacher forcing for the first `decodeSteps` steps. */
   decode: { max: number; mean: number; steps: number };
+  /** Those decode-path logits, (steps, V). */
+  decodeLogits: Float32Array;
+  /** Whether the decode steps after the first took the fused one-token path. */
+  fusedDecode: boolean;
   installMs: number;
   loadMs: number;
 }
@@ -38,6 +42,8 @@ export interface ParityOptions {
   /** Tokens decoded one pass at a time (default: all of the reference's). */
   decodeSteps?: number;
   storeRoot?: string;
+  /** Allow the fused one-token decode path (default true; false forces the unfused ops). */
+  fusedDecode?: boolean;
 }
 
 function argmax(x: Float32Array, off = 0, n = x.length): number {
@@ -60,7 +66,7 @@ export async function runParity(ctx: GpuContext, modelDir: string, quantization:
     const t0 = performance.now();
     await convertModel(store, id, dirFileSource(modelDir), { quantization: policyFor(quantization) }, () => {});
     const t1 = performance.now();
-    model = await LlamaModel.load(ctx, store, id, () => {}, new AbortController().signal, { capacity: T + N + 8, maxChunk: T + N });
+    model = await LlamaModel.load(ctx, store, id, () => {}, new AbortController().signal, { capacity: T + N + 8, maxChunk: T + N, fusedDecode: opts.fusedDecode ?? true });
     await ctx.device.queue.onSubmittedWorkDone();
     const t2 = performance.now();
 
@@ -101,6 +107,8 @@ export async function runParity(ctx: GpuContext, modelDir: string, quantization:
       prefill: { promptMax: prompt.max, promptMean: prompt.mean, stepMax: step.max, stepMean: step.mean, argmaxAgree },
       greedy: { ours, reference: ref.greedyIds.slice(0, steps), agree },
       decode: { ...decode, steps },
+      decodeLogits: dec,
+      fusedDecode: model.fwd.fused !== null,
       installMs: t1 - t0,
       loadMs: t2 - t1,
     };

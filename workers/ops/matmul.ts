@@ -46,11 +46,11 @@ export class Matmul implements Op<GemmArgs> {
     if (!(init.maxM >= 1)) throw new OpShapeError(`matmul: maxM ${init.maxM} must be ≥ 1`);
   }
 
-  /** Create (and compile) the kernels every M up to maxM may use. */
-  warm(): void {
+  /** Create (and compile) the kernels every M from `minM` (default 1) up to maxM may use. */
+  warm(minM = 1): void {
     const { dtype } = this.init.w;
-    for (const m of [1, Math.min(this.init.maxM, SKINNY_ROUTE_MAX_M), this.init.maxM]) {
-      if (m <= this.init.maxM) this.pick(matmulKernelFor(dtype, m, this.ctx.caps.software));
+    for (const m of [1, 2, Math.min(this.init.maxM, SKINNY_ROUTE_MAX_M), this.init.maxM]) {
+      if (m >= minM && m <= this.init.maxM) this.pick(matmulKernelFor(dtype, m, this.ctx.caps.software));
     }
     this.skinny?.warm();
   }

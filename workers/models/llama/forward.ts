@@ -6,11 +6,17 @@
 // Shapes: T rows this pass (T ≤ maxChunk), H hidden, nH heads, nKv kv heads, hd head_dim,
 // W = (nH + 2 nKv) hd fused QKV width, I intermediate, V vocab. The residual stream x is
 // updated in place; each block's output is added to it by the NEXT norm (fused residual add).
+//
+// Decode (T = 1) has a fused path (6 dispatches a layer instead of 9) when every M = 1 matmul
+// is a GEMV: RMSNorm is applied by the QKV / gate_up / LM-head GEMVs while they read x, SiLU·mul
+// by the down GEMV while it reads gate_up, and the o / down GEMVs add into x themselves
+// (shaders/gemv_fuse.wgsl). Prefill (T > 1) keeps the separate norm / activation ops.
 import type { GpuContext } from '../../gpu/context';
 import type { Recorder } from '../../gpu/recorder';
 import { createAttention, type Attention } from '../../ops/attention';
 import { createEmbedding, type Embedding } from '../../ops/embedding';
 import { createGemv, type Gemv } from '../../ops/gemv';
+import { matmulKernelFor } from '../../ops/matmul';
 import type { KvLayer } from '../../ops/kv-cache-ops';
 import { createMatmul, type Matmul } from '../../ops/matmul';
 import type { RowNorm } from '../../ops/rmsnorm';
@@ -49,6 +55,20 @@ interface LayerOps {
   down: Matmul;
 }
 
+/** The fused decode path's GEMVs of one layer (T = 1). */
+interface FusedLayerOps {
+  qkv: Gemv; //    qkv = rmsnorm(x) Wqkv^T + b
+  o: Gemv; //      x += attn Wo^T (+ b)
+  gateUp: Gemv; // gate_up = rmsnorm(x) Wgu^T
+  down: Gemv; //   x += (silu(gate) * up) Wd^T
+}
+
+interface FusedOps {
+  layers: FusedLayerOps[];
+  lmHead: Gemv; // logits = rmsnorm(x) Wlm^T
+  finalNorm: RowNorm; // xn = rmsnorm(x), no residual (all-rows head after a fused pass)
+}
+
 export function createActivations(ctx: GpuContext, s: LlamaShape, maxT: number): Activations {
   const f = (shape: number[], label: string) => createF32(ctx, shape, label);
   return {
@@ -73,6 +93,8 @@ export class LlamaForward {
   readonly layers: LayerOps[] = [];
   readonly finalNorm: RowNorm;
   readonly lmHead: Gemv;
+  /** The fused decode path, or null where some M = 1 matmul is not a GEMV (or it was turned off). */
+  readonly fused: FusedOps | null;
 
   constructor(
     readonly ctx: GpuContext,
@@ -80,6 +102,7 @@ export class LlamaForward {
     readonly a: Activations,
     readonly kv: KvLayer[],
     readonly maxT: number,
+    fusedDecode = true,
   ) {
     const s = w.shape;
     const capacity = kv[0].maxSeq;
@@ -111,9 +134,33 @@ export class LlamaForward {
     });
     this.finalNorm = createRmsNorm(ctx, { x: a.x, weight: w.norm, out: a.xn, residual: s.layers > 0 ? a.down : undefined, eps: s.eps });
     this.lmHead = createGemv(ctx, { w: w.lmHead, x: a.xn, y: a.logits });
+    this.fused = fusedDecode && LlamaForward.canFuse(ctx, w) ? this.createFused() : null;
     // Build every matmul kernel variant (GEMV / skinny / tiled) now, at load, instead of on the
-    // first prefill or decode step: pipeline compilation belongs to load time, not to TTFT.
-    for (const L of this.layers) for (const m of [L.qkv, L.o, L.gateUp, L.down]) m.warm();
+    // first prefill or decode step: pipeline compilation belongs to load time, not to TTFT. With
+    // the fused path, M = 1 never reaches the Matmuls' own GEMVs.
+    for (const L of this.layers) for (const m of [L.qkv, L.o, L.gateUp, L.down]) m.warm(this.fused ? 2 : 1);
+  }
+
+  /** Whether every M = 1 matmul of these weights is a GEMV the fusions support. */
+  static canFuse(ctx: GpuContext, w: LlamaWeights): boolean {
+    const mats = [w.lmHead, ...w.layers.flatMap((l) => [l.qkv, l.o, l.gateUp, l.down])];
+    return mats.every((t) => (t.dtype !== 'f32' || t.shape[1] % 4 === 0) && (t === w.lmHead || matmulKernelFor(t.dtype, 1, ctx.caps.software) === 'gemv'));
+  }
+
+  private createFused(): FusedOps {
+    const { ctx, w, a } = this;
+    const s = w.shape;
+    const norm = (weight: GpuTensor) => ({ norm: { weight, eps: s.eps } });
+    return {
+      layers: w.layers.map((lw) => ({
+        qkv: createGemv(ctx, { w: lw.qkv, x: a.x, y: a.qkv, bias: lw.qkvBias, fuse: norm(lw.attnNorm) }),
+        o: createGemv(ctx, { w: lw.o, x: a.attn, y: a.x, bias: lw.oBias, fuse: { accumulate: true } }),
+        gateUp: createGemv(ctx, { w: lw.gateUp, x: a.x, y: a.gateUp, fuse: norm(lw.mlpNorm) }),
+        down: createGemv(ctx, { w: lw.down, x: a.gateUp, y: a.x, fuse: { siluMul: true, accumulate: true } }),
+      })),
+      lmHead: createGemv(ctx, { w: w.lmHead, x: a.x, y: a.logits, fuse: norm(w.norm) }),
+      finalNorm: createRmsNorm(ctx, { x: a.x, weight: w.norm, out: a.xn, eps: s.eps }),
+    };
   }
 
   /** Records the whole pass for T tokens whose ids/positions are already in a.ids/a.positions. */
@@ -125,6 +172,10 @@ export class LlamaForward {
 
   /** Every decoder layer over the T rows of x already embedded (callers may splice rows in first). */
   recordLayers(rec: Recorder, T: number, firstSlot: number): void {
+    if (T === 1 && this.fused) {
+      this.layers.forEach((L, l) => this.fusedLayer(rec, L, this.fused!.layers[l], firstSlot));
+      return;
+    }
     for (const layer of this.layers) {
       this.attentionBlock(rec, layer, T, firstSlot);
       this.mlpBlock(rec, layer, T);
@@ -148,15 +199,30 @@ export class LlamaForward {
     L.down.record(rec, { m: T }); //          down = act Wd^T                           (T, H)
   }
 
+  /** One decoder layer for one token on the fused path: 6 dispatches. x is complete after it. */
+  fusedLayer(rec: Recorder, L: LayerOps, F: FusedLayerOps, slot: number): void {
+    F.qkv.record(rec); //                     qkv = rmsnorm(x) Wqkv^T + b              (1, W)
+    L.rope.record(rec, { T: 1, firstSlot: slot }); // q = rope(q); cache[slot] = rope(k), v
+    L.attention.record(rec, { nQ: 1, start: slot }); // attn = softmax(q k^T / √hd) v  (1, nH hd)
+    F.o.record(rec); //                       x += attn Wo^T                           (1, H)
+    F.gateUp.record(rec); //                  gate_up = rmsnorm(x) Wgu^T               (1, 2I)
+    F.down.record(rec); //                    x += (silu(gate) * up) Wd^T              (1, H)
+  }
+
   /** logits = rmsnorm(x += down)[T-1] · Wlm^T. */
   head(rec: Recorder, T: number): void {
+    if (T === 1 && this.fused) {
+      this.fused.lmHead.record(rec); //       logits = rmsnorm(x) Wlm^T                (V)
+      return;
+    }
     this.finalNorm.record(rec, { rows: T }); //                                         (T, H)
     this.lmHead.record(rec, { xOffset: (T - 1) * this.w.shape.hidden }); // logits      (V)
   }
 
   /** logits = rmsnorm(x += down) · Wlm^T on every row, into `allLogits` (see createAllRowsHead). */
   headAllRows(rec: Recorder, T: number, allLogits: Matmul): void {
-    this.finalNorm.record(rec, { rows: T }); //                                         (T, H)
+    // After a fused pass x already holds the last down output: normalize without the residual.
+    (T === 1 && this.fused ? this.fused.finalNorm : this.finalNorm).record(rec, { rows: T }); // (T, H)
     allLogits.record(rec, { m: T }); //       logits = xn Wlm^T                         (T, V)
   }
 

@@ -25,6 +25,8 @@ export interface LlamaModelOptions {
   maxChunk?: number;
   /** Most distinct ids the repetition penalty tracks. Default 4096. */
   maxHistory?: number;
+  /** Use the fused one-token decode path where the adapter allows it (default true; off: benchmarks, tests). */
+  fusedDecode?: boolean;
 }
 
 const MAP_READ = 0x1;
@@ -88,7 +90,7 @@ export class LlamaModel implements CausalLM {
     const capacity = fitCapacity(Math.min(opts.capacity ?? 2048, s.maxPositions), s.nKv, s.headDim, ctx.caps.maxStorageBufferBindingSize);
     this.kv = new KvCache(ctx, { numLayers: s.layers, numKvHeads: s.nKv, headDim: s.headDim, capacity });
     this.acts = createActivations(ctx, s, this.maxChunk);
-    this.fwd = new LlamaForward(ctx, weights, this.acts, this.kv.layers, this.maxChunk);
+    this.fwd = new LlamaForward(ctx, weights, this.acts, this.kv.layers, this.maxChunk, opts.fusedDecode ?? true);
     this.tokenOut = createU32(ctx, [4], 'token.out');
     this.history = createU32(ctx, [opts.maxHistory ?? 4096], 'token.history');
     this.argmax = createArgmax(ctx, { logits: this.acts.logits, out: this.tokenOut, vocab: s.vocab });
