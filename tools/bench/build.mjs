@@ -7,8 +7,11 @@ import { build } from 'esbuild';
 import { pathToFileURL } from 'node:url';
 import { rawPlugin } from '../esbuild-raw-plugin.mjs';
 
-/** Bundles `entry` (a .ts file) into the ESM file `out` for plain Node 20 with Dawn external. */
-export async function bundleForDawn(entry, out) {
+/**
+ * Bundles `entry` (a .ts file) into the ESM file `out` for plain Node 20 with Dawn external.
+ * `external` adds packages left out of the bundle (loaded from node_modules at run time).
+ */
+export async function bundleForDawn(entry, out, external = []) {
   await build({
     entryPoints: [entry],
     outfile: out,
@@ -16,7 +19,7 @@ export async function bundleForDawn(entry, out) {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    external: ['webgpu'],
+    external: ['webgpu', ...external],
     plugins: [rawPlugin],
     logLevel: 'warning',
   });
@@ -30,4 +33,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   ]) {
     await bundleForDawn(entry, out);
   }
+  // Photo benchmark + Idefics3 parity (tools/bench/vlm.ts): transformers.js' image processor needs
+  // sharp (native) under Node, and transformers.js requires onnxruntime-node at load; both stay
+  // external (on the GPU host, tools/parity/idefics3_host.sh unpacks sharp next to the bundle).
+  await bundleForDawn('tools/bench/vlm.ts', 'dist-bench/vlm.mjs', ['sharp', 'onnxruntime-node']);
 }

@@ -22,6 +22,8 @@ export interface Idefics3SessionOptions extends Idefics3LMOptions {
   decode?: (blob: Blob) => Promise<RawImage>;
   /** Encoded photos kept on the GPU (least recently used dropped first). Default 8. */
   cachedPhotos?: number;
+  /** Tiles per vision-encoder batch (Idefics3VisionOptions.maxBatch). */
+  visionBatch?: number;
 }
 
 interface CachedPhoto extends PromptPhoto {
@@ -40,6 +42,8 @@ export class Idefics3Session {
   private readonly cache = new Map<string, CachedPhoto>();
   /** Encoder time of the photos encoded by the last generate() (ms). */
   lastEncodeMs = 0;
+  /** Decode + preprocessing time of the photos encoded by the last prompt() (ms, CPU). */
+  lastPreprocessMs = 0;
 
   static async load(
     ctx: GpuContext,
@@ -72,7 +76,7 @@ export class Idefics3Session {
     let vision: Idefics3Vision;
     try {
       const lmBytes = lm.weights.gpuBytes;
-      vision = await Idefics3Vision.load(ctx, store, manifest, { maxTiles }, (d) => onProgress('weights', Math.min(total, lmBytes + d), total), signal);
+      vision = await Idefics3Vision.load(ctx, store, manifest, { maxTiles, maxBatch: opts.visionBatch }, (d) => onProgress('weights', Math.min(total, lmBytes + d), total), signal);
     } catch (err) {
       lm.destroy();
       throw err;
@@ -111,20 +115,22 @@ export class Idefics3Session {
   }
 
   /** Visual tokens of a photo: from the cache, or decoded + preprocessed + encoded now. */
-  private async photo(part: { id: string; blob: Blob }): Promise<{ photo: CachedPhoto; encodeMs: number }> {
+  private async photo(part: { id: string; blob: Blob }): Promise<{ photo: CachedPhoto; encodeMs: number; preprocessMs: number }> {
     const hit = this.cache.get(part.id);
     if (hit) {
       this.cache.delete(part.id); // re-insert: most recently used last
       this.cache.set(part.id, hit);
-      return { photo: hit, encodeMs: 0 };
+      return { photo: hit, encodeMs: 0, preprocessMs: 0 };
     }
+    const t0 = performance.now();
     const image = await (this.opts.decode ?? decodePhoto)(part.blob);
     const pre = await preprocessImage(this.imageProc, image);
+    const preprocessMs = performance.now() - t0;
     const enc = await this.vision.encode(pre.pixels, pre.tiles);
     const base = this.lm.bindImage(enc.features);
     const photo: CachedPhoto = { rows: pre.rows, cols: pre.cols, base, count: enc.tiles * enc.tokensPerTile, enc };
     this.cache.set(part.id, photo);
-    return { photo, encodeMs: enc.encodeMs };
+    return { photo, encodeMs: enc.encodeMs, preprocessMs };
   }
 
   /** Drops least recently used photos beyond the limit, never one the current request needs. */
@@ -153,6 +159,7 @@ export class Idefics3Session {
     const parts = messages.flatMap((m) => m.content).filter((p): p is Extract<typeof p, { type: 'image' }> => p.type === 'image');
     const photos: CachedPhoto[] = [];
     let encodeMs = 0;
+    this.lastPreprocessMs = 0;
     const inUse = new Set(parts.map((p) => p.id));
     for (const [i, part] of parts.entries()) {
       if (signal.aborted) throw new AbortedError('The answer was stopped.');
@@ -160,6 +167,7 @@ export class Idefics3Session {
       const r = await this.photo(part);
       photos.push(r.photo);
       encodeMs += r.encodeMs;
+      this.lastPreprocessMs += r.preprocessMs;
     }
     if (parts.length) onProgress('encode-image', parts.length, parts.length);
     this.trim(inUse);

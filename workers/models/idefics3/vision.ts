@@ -11,7 +11,7 @@ import { createGemm, type Gemm } from '../../ops/gemm';
 import { createF32, numel, OpShapeError, type GpuTensor } from '../../ops/types';
 import { ModelFormatError } from '../../protocol/errors';
 import type { ModelManifest, TensorStore } from '../../storage/tensor-store';
-import { SiglipEncoder } from '../siglip/encoder';
+import { SiglipEncoder, type EncoderPart } from '../siglip/encoder';
 import { patchify } from '../siglip/patchify';
 import { PixelShuffle } from '../siglip/vision-ops';
 import { siglipShape, siglipWeights, uploadNamed, type SiglipShape, type SiglipWeights } from '../siglip/weights';
@@ -152,6 +152,21 @@ export class Idefics3Vision {
         ctx.buffers.destroy(scores.buffer);
       },
     };
+  }
+
+  /**
+   * Records one op class of the encoder (or the connector: pixel shuffle + projection) over
+   * `tiles` tiles in this model's batches, nothing else: profiling only (tools/bench/vlm.ts).
+   */
+  recordPart(rec: Recorder, part: EncoderPart | 'connector', tiles: number): void {
+    for (let first = 0; first < tiles; first += this.maxBatch) {
+      const batch = Math.min(this.maxBatch, tiles - first);
+      if (part !== 'connector') this.encoder.recordPart(rec, part, first, batch);
+      else {
+        this.shuffle.record(rec, { batch });
+        this.proj.record(rec, { m: batch * this.tokensPerTile, yOffset: first * this.tokensPerTile * this.lmWidth });
+      }
+    }
   }
 
   /** The encoder's last-batch output (B T, vh) for tests. */

@@ -16,6 +16,9 @@ import { createF32, type GpuTensor } from '../../ops/types';
 import { AddPositions } from './vision-ops';
 import type { SiglipWeights } from './weights';
 
+/** Op classes recordPart() can record alone. */
+export type EncoderPart = 'gemm' | 'attention' | 'norm' | 'gelu';
+
 export interface SiglipActivations {
   x: GpuTensor; // (B T, vh) residual stream
   xn: GpuTensor; // (B T, vh) normalized
@@ -113,6 +116,23 @@ export class SiglipEncoder {
     this.post.record(rec, { rows }); //        x += mlp; out = post_ln(x)                          (B T, vh)
     // Keep this batch's final-layer key scores for HiRED (scores [maxTiles, T]).
     rec.copy(this.a.lastScores.buffer, 0, this.scores.buffer, (this.scores.offset ?? 0) + first * s.tokens * 4, batch * s.tokens * 4);
+  }
+
+  /**
+   * Records one class of this encoder's ops, every layer, for tiles first .. first+batch-1, and
+   * nothing else (profiling: tools/bench/vlm.ts times each class alone; values are meaningless).
+   */
+  recordPart(rec: Recorder, part: EncoderPart, first: number, batch: number): void {
+    const s = this.w.shape;
+    const rows = batch * s.tokens;
+    const K = s.channels * s.patch * s.patch;
+    if (part === 'gemm') this.patchGemm.record(rec, { m: rows, xOffset: first * s.tokens * K });
+    for (const L of this.layers) {
+      if (part === 'gemm') for (const g of [L.qkv, L.o, L.fc1, L.fc2]) g.record(rec, { m: rows });
+      else if (part === 'attention') L.attention.record(rec, { batch });
+      else if (part === 'norm') for (const n of [L.ln1, L.ln2]) n.record(rec, { rows });
+      else L.gelu.record(rec, { n: rows * s.inter });
+    }
   }
 
   destroy(): void {
