@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { VitePWA } from 'vite-plugin-pwa';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'vite';
 
 // Security headers (Content-Security-Policy first) live in public/_headers, the file static hosts
@@ -56,6 +57,14 @@ export default defineConfig({
       },
     }),
   ],
+  // App builds replace ONNX Runtime with a throwing stand-in (workers/vision/no-onnxruntime.ts):
+  // transformers.js imports it statically, Lumen never runs ONNX graphs, and it would add ~27 MB
+  // of WebAssembly to dist. Vitest keeps the real module (tiles.test.ts compares against it).
+  resolve: {
+    alias: process.env.VITEST
+      ? {}
+      : { 'onnxruntime-web/webgpu': fileURLToPath(new URL('./workers/vision/no-onnxruntime.ts', import.meta.url)) },
+  },
   worker: { format: 'es' },
   build: { target: 'es2022', sourcemap: true },
   preview: { port: 4173, strictPort: true, headers: siteHeaders },
