@@ -7,7 +7,7 @@
 // (for q4 permuted into even/odd element order to match q4_even/q4_odd); without, x is read
 // from the buffer (L1 broadcasts) and no barrier delays the first weight loads. Partial sums
 // over lk are reduced at the end.
-// Each step issues the loads of U (1, 2 or 4) groups before any math: memory-level parallelism,
+// Each step issues the loads of U (1, 2, 4 or 8) groups before any math: memory-level parallelism,
 // which is what bounds this kernel (bytes in flight), not ALU.
 // Fusions (shaders/gemv_fuse.wgsl): PRO_NORM / PRO_SILU transform x while it is read or staged,
 // EPI_ADD accumulates into y (residual stream); NW_BINDING is the RMSNorm weight's binding.
@@ -69,6 +69,23 @@ fn group_dot(wa: vec4<u32>, wb: vec4<u32>, xb: u32) -> f32 {
 }
 #endif
 
+// One group of one row: packed weights and scale (0 when `ok` is false: a padding slot).
+#if QBITS == 4
+struct Group { w: vec4<u32>, s: f32 }
+fn load_group(g: u32, row: u32, ok: bool) -> Group {
+  let i = g * p.N + row;
+  return Group(qw[i], select(0.0, scales[i], ok));
+}
+fn scaled_dot(g: Group, xb: u32) -> f32 { return g.s * group_dot(g.w, xb); }
+#else
+struct Group { w: vec4<u32>, v: vec4<u32>, s: f32 }
+fn load_group(g: u32, row: u32, ok: bool) -> Group {
+  let i = g * p.N + row;
+  return Group(qw[2u * i], qw[2u * i + 1u], select(0.0, scales[i], ok));
+}
+fn scaled_dot(g: Group, xb: u32) -> f32 { return g.s * group_dot(g.w, g.v, xb); }
+#endif
+
 @compute @workgroup_size(WG_X)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -103,68 +120,52 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     let xbase = c0 * 8u;
 #endif
     for (var gl = lk; gl < cg; gl += TK * U) {
-      // U groups per step, written out (no arrays) so all loads issue before the math.
-      let xb0 = gl * 8u;
+      // U groups per step (slots gl + j TK), written out (no arrays) so all loads issue before
+      // the math; a slot past the chunk reloads slot 0 with scale 0.
 #if U >= 2
-      let ok1 = gl + TK < cg;
-      let xb1 = select(gl, gl + TK, ok1) * 8u;
+      let o1 = gl + TK < cg;
+      let q1 = select(gl, gl + TK, o1);
 #endif
 #if U >= 4
-      let ok2 = gl + 2u * TK < cg;
-      let ok3 = gl + 3u * TK < cg;
-      let xb2 = select(gl, gl + 2u * TK, ok2) * 8u;
-      let xb3 = select(gl, gl + 3u * TK, ok3) * 8u;
+      let o2 = gl + 2u * TK < cg;
+      let o3 = gl + 3u * TK < cg;
+      let q2 = select(gl, gl + 2u * TK, o2);
+      let q3 = select(gl, gl + 3u * TK, o3);
+#endif
+#if U >= 8
+      let o4 = gl + 4u * TK < cg;
+      let o5 = gl + 5u * TK < cg;
+      let o6 = gl + 6u * TK < cg;
+      let o7 = gl + 7u * TK < cg;
+      let q4 = select(gl, gl + 4u * TK, o4);
+      let q5 = select(gl, gl + 5u * TK, o5);
+      let q6 = select(gl, gl + 6u * TK, o6);
+      let q7 = select(gl, gl + 7u * TK, o7);
 #endif
       for (var r = 0u; r < R; r++) {
-        let i0 = (c0 + xb0 / 8u) * p.N + rows[r];
-#if QBITS == 4
-        let w0 = qw[i0];
-#else
-        let w0 = qw[2u * i0];
-        let v0 = qw[2u * i0 + 1u];
-#endif
-        let s0 = scales[i0];
+        let g0 = load_group(c0 + gl, rows[r], true);
 #if U >= 2
-        let i1 = (c0 + xb1 / 8u) * p.N + rows[r];
-#if QBITS == 4
-        let w1 = qw[i1];
-#else
-        let w1 = qw[2u * i1];
-        let v1 = qw[2u * i1 + 1u];
-#endif
-        let s1 = select(0.0, scales[i1], ok1);
+        let g1 = load_group(c0 + q1, rows[r], o1);
 #endif
 #if U >= 4
-        let i2 = (c0 + xb2 / 8u) * p.N + rows[r];
-        let i3 = (c0 + xb3 / 8u) * p.N + rows[r];
-#if QBITS == 4
-        let w2 = qw[i2];
-        let w3 = qw[i3];
-#else
-        let w2 = qw[2u * i2];
-        let v2 = qw[2u * i2 + 1u];
-        let w3 = qw[2u * i3];
-        let v3 = qw[2u * i3 + 1u];
+        let g2 = load_group(c0 + q2, rows[r], o2);
+        let g3 = load_group(c0 + q3, rows[r], o3);
 #endif
-        let s2 = select(0.0, scales[i2], ok2);
-        let s3 = select(0.0, scales[i3], ok3);
+#if U >= 8
+        let g4 = load_group(c0 + q4, rows[r], o4);
+        let g5 = load_group(c0 + q5, rows[r], o5);
+        let g6 = load_group(c0 + q6, rows[r], o6);
+        let g7 = load_group(c0 + q7, rows[r], o7);
 #endif
-#if QBITS == 4
-        var a = s0 * group_dot(w0, xbase + xb0);
+        var a = scaled_dot(g0, xbase + gl * 8u);
 #if U >= 2
-        a += s1 * group_dot(w1, xbase + xb1);
+        a += scaled_dot(g1, xbase + q1 * 8u);
 #endif
 #if U >= 4
-        a += s2 * group_dot(w2, xbase + xb2) + s3 * group_dot(w3, xbase + xb3);
+        a += scaled_dot(g2, xbase + q2 * 8u) + scaled_dot(g3, xbase + q3 * 8u);
 #endif
-#else
-        var a = s0 * group_dot(w0, v0, xbase + xb0);
-#if U >= 2
-        a += s1 * group_dot(w1, v1, xbase + xb1);
-#endif
-#if U >= 4
-        a += s2 * group_dot(w2, v2, xbase + xb2) + s3 * group_dot(w3, v3, xbase + xb3);
-#endif
+#if U >= 8
+        a += (scaled_dot(g4, xbase + q4 * 8u) + scaled_dot(g5, xbase + q5 * 8u)) + (scaled_dot(g6, xbase + q6 * 8u) + scaled_dot(g7, xbase + q7 * 8u));
 #endif
         acc[r] += a;
       }

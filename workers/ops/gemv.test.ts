@@ -83,6 +83,9 @@ describe.each(['q4', 'q8'] as const)('gemv %s', (dtype) => {
     expect(maxScaledError(r4.got, r4.want, r4.abs)).toBeLessThan(TOL);
     const { got, want, abs } = await runGemv(dtype, 300, 352, { bias: true, xOff: 64, yOff: 3, config });
     expect(maxScaledError(got, want, abs)).toBeLessThan(TOL);
+    // 8 groups in flight per thread, padding slots past a short chunk (11 groups, chunk 6, 2 lanes).
+    const r8 = await runGemv(dtype, 70, 352, { bias: true, xOff: 32, config: { tn: 32, tk: 2, r: 1, chunk: 6, u: 8 } });
+    expect(maxScaledError(r8.got, r8.want, r8.abs)).toBeLessThan(TOL);
   });
 
   it('matches with the exponent-trick decode and with the unpack builtins', async () => {

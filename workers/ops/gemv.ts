@@ -18,7 +18,7 @@ export interface GemvConfig {
   chunk: number;
   /** Stage x in workgroup memory (default true); false reads x from the buffer. */
   xsmem?: boolean;
-  /** Groups each thread loads per step: 1, 2 or 4 (default 1). */
+  /** Groups each thread loads per step: 1, 2, 4 or 8 (default 1). */
   u?: number;
   /** Decode with the unpack4xU8/unpack4xI8 builtins instead of the exponent trick (needs caps.packed4x8). */
   unpackBuiltins?: boolean;
@@ -141,7 +141,7 @@ export class Gemv implements Op<GemvArgs | void> {
       this.vec4 = true;
       const cfg = init.config ?? defaultGemvConfig(n, k, ctx.caps.maxComputeInvocationsPerWorkgroup, ctx.caps.software);
       const wg = cfg.tn * cfg.tk;
-      if (![1, 2, 4].includes(cfg.u ?? 1)) throw new OpShapeError(`gemv: u = ${cfg.u} must be 1, 2 or 4`);
+      if (![1, 2, 4, 8].includes(cfg.u ?? 1)) throw new OpShapeError(`gemv: u = ${cfg.u} must be 1, 2, 4 or 8`);
       if (wg > ctx.caps.maxComputeInvocationsPerWorkgroup || wg < 32 || (wg & (wg - 1)) !== 0) {
         throw new OpShapeError(`gemv: config ${cfg.tn}x${cfg.tk} needs a power-of-two workgroup of 32..${ctx.caps.maxComputeInvocationsPerWorkgroup} threads`);
       }
