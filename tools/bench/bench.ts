@@ -5,7 +5,9 @@
 // readback per token) and through a plain step loop (no pipelining), decode bytes/s vs
 // the measured streaming-read peak, dispatches per decode pass, and per-matrix GEMV bandwidth
 // measured on the model's own weights (all layers in turn, so caches do not flatter it).
+// --compare-unfused also loads each model with the fused decode path off (before/after in one run).
 // Usage: npm run bench -- [--small] [--models a,b] [--quants q4,q8] [--decode N] [--json FILE]
+//   [--record-only] [--compare-unfused]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +38,9 @@ const prefillLens = arg('prefill', small ? '16,64' : '128,1024').split(',').map(
 const jsonPath = arg('json', '');
 /** Only measure the CPU cost of recording a decode pass (works on any adapter, even SwiftShader at full size). */
 const recordOnly = argv.includes('--record-only');
+const compareUnfused = argv.includes('--compare-unfused');
+/** Decode passes recorded for the record-cost figure (more for a CPU profile). */
+const recordReps = Number(arg('record-reps', '50'));
 
 const rows: Record<string, unknown>[] = [];
 function report(row: Record<string, unknown>): void {
@@ -98,9 +103,27 @@ async function timeDecode(m: LlamaModel, n: number): Promise<Record<string, numb
   return out;
 }
 
+/** Decode tok/s through the real decoding loop at the default pipeline depth, best of 2. */
+async function timeDecodeLoop(m: LlamaModel, n: number): Promise<number> {
+  const prompt = promptIds(Math.min(128, m.maxChunk), m.vocabSize);
+  let best = 0;
+  for (let trial = 0; trial < 2; trial++) {
+    m.kv.reset();
+    const it = generateTokens(m, prompt, { sampling: { ...defaultSampling, temperature: 0, maxNewTokens: n + 1 }, eosIds: new Set(), signal: new AbortController().signal });
+    for (;;) {
+      const r = await it.next();
+      if (r.done) {
+        best = Math.max(best, r.value.stats.decodeTokensPerSecond);
+        break;
+      }
+    }
+  }
+  return best;
+}
+
 /** CPU time to record one decode pass (JS + WebGPU encoding calls), without submitting it. */
 function recordCost(m: LlamaModel): { recordUsPerDecode: number; dispatches: number } {
-  const reps = 50;
+  const reps = recordReps;
   m.dispatchCount(1);
   const t0 = performance.now();
   let d = 0;
@@ -147,11 +170,21 @@ async function main(): Promise<void> {
         const installMs = performance.now() - t0;
         const t1 = performance.now();
         const maxChunk = Math.max(...prefillLens);
-        const m = await LlamaModel.load(ctx, store, name, () => {}, new AbortController().signal, { capacity: Math.max(2048, maxChunk + decodeTokens + 160), maxChunk });
+        const opts = { capacity: Math.max(2048, maxChunk + decodeTokens + 160), maxChunk };
+        const m = await LlamaModel.load(ctx, store, name, () => {}, new AbortController().signal, opts);
         await ctx.device.queue.onSubmittedWorkDone();
         const loadMs = performance.now() - t1;
         const rec = recordCost(m);
-        report({ kind: 'record', model: name, quant: q, ...rec });
+        report({ kind: 'record', model: name, quant: q, fused: m.fwd.fused !== null, ...rec });
+        if (compareUnfused) {
+          // The same weights through the unfused decode path (separate norm / SiLU·mul / residual ops).
+          const u = await LlamaModel.load(ctx, store, name, () => {}, new AbortController().signal, { ...opts, fusedDecode: false });
+          const urec = recordCost(u);
+          const tokS = recordOnly ? 0 : await timeDecodeLoop(u, decodeTokens);
+          const fusedTokS = recordOnly ? 0 : await timeDecodeLoop(m, decodeTokens);
+          report({ kind: 'fused-vs-unfused', model: name, quant: q, unfusedDecodeTokS: +tokS.toFixed(1), fusedDecodeTokS: +fusedTokS.toFixed(1), unfusedRecordUs: urec.recordUsPerDecode, unfusedDispatches: urec.dispatches, fusedRecordUs: rec.recordUsPerDecode, fusedDispatches: rec.dispatches });
+          u.destroy();
+        }
         if (recordOnly) {
           m.destroy();
           continue;

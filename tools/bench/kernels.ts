@@ -2,7 +2,10 @@
 // shapes (default workgroup shape and a sweep of alternatives), skinny GEMM, tiled GEMM TFLOP/s.
 // Weights are replicated into enough copies (≥ 256 MiB in all) that consecutive dispatches miss
 // the GPU's L2, and each timing is many dispatches in one command buffer (best of 3 trials).
-// Build + run: node tools/bench/build-kernels.mjs && node dist-bench/kernels.mjs [--small] [--json FILE]
+// With timestamp-query (GPU host), each GEMV is also timed on the GPU: one dispatch per timed
+// pass (kernel time, no dispatch gap) and all dispatches in one timed pass (kernel + gap).
+// Build + run: node tools/bench/build-kernels.mjs && node dist-bench/kernels.mjs [--small]
+//   [--json FILE] [--gemv-only] [--shapes 11008x4096,...] [--kinds q4,q8]
 import { writeFileSync } from 'node:fs';
 import { createGpuContext, type GpuContext } from '../../workers/gpu/context';
 import { nodeGpu } from '../../workers/gpu/node';
@@ -18,6 +21,13 @@ const small = process.argv.includes('--small');
 const jsonIdx = process.argv.indexOf('--json');
 const jsonPath = jsonIdx > 0 ? process.argv[jsonIdx + 1] : null;
 const results: Record<string, unknown>[] = [];
+const argVal = (name: string): string | null => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? (process.argv[i + 1] ?? null) : null;
+};
+const gemvOnly = process.argv.includes('--gemv-only');
+const shapesArg = argVal('shapes');
+const kindsArg = (argVal('kinds') ?? 'q4,q8').split(',') as QuantKind[];
 
 function log(row: Record<string, unknown>): void {
   results.push(row);
@@ -54,6 +64,39 @@ async function timeIt(ctx: GpuContext, reps: number, record: (rec: Recorder, i: 
     best = Math.min(best, (performance.now() - t0) / 1000 / reps);
   }
   return best;
+}
+
+/**
+ * GPU-side time of `record`'s dispatches from timestamp queries (null without timestamp-query):
+ * kernelUs = median over `n` passes of one dispatch each (kernel alone, no gap to the next);
+ * passUs = one pass holding all `n` dispatches, per dispatch (kernel + dispatch gap).
+ */
+async function gpuTime(ctx: GpuContext, n: number, record: (rec: Recorder, i: number) => void): Promise<{ kernelUs: number; passUs: number } | null> {
+  if (!ctx.caps.timestampQuery) return null;
+  n = Math.min(n, 200);
+  const count = 2 * n + 2;
+  const qs = ctx.device.createQuerySet({ type: 'timestamp', count });
+  const resolve = ctx.device.createBuffer({ size: count * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const read = ctx.device.createBuffer({ size: count * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const rec = new Recorder(ctx, 'timed');
+  for (let i = 0; i < n; i++) {
+    rec.timedPass(qs, 2 * i);
+    record(rec, i);
+  }
+  rec.timedPass(qs, 2 * n);
+  for (let i = 0; i < n; i++) record(rec, i);
+  const enc = rec.rawEncoder();
+  enc.resolveQuerySet(qs, 0, count, resolve, 0);
+  enc.copyBufferToBuffer(resolve, 0, read, 0, count * 8);
+  await rec.submitAndWait();
+  await read.mapAsync(GPUMapMode.READ);
+  const t = new BigUint64Array(read.getMappedRange().slice(0));
+  read.unmap();
+  qs.destroy();
+  resolve.destroy();
+  read.destroy();
+  const single = Array.from({ length: n }, (_, i) => Number(t[2 * i + 1] - t[2 * i]) / 1000).sort((a, b) => a - b);
+  return { kernelUs: single[Math.floor(n / 2)], passUs: Number(t[2 * n + 1] - t[2 * n]) / 1000 / n };
 }
 
 const EMPTY_WGSL = `
@@ -141,6 +184,16 @@ async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number,
         { tn: 32, tk: 8, r: 4, u: 1, xsmem: false, chunk: 64 },
         { tn: 16, tk: 16, r: 1, u: 2, xsmem: false, chunk: 64 },
         { tn: 32, tk: 32, r: 1, u: 2, xsmem: false, chunk: 64 },
+        // Whole K in flight at once: one step of 4-8 groups per thread, x staged once.
+        { tn: 32, tk: 32, r: 1, u: 4, chunk: 128 },
+        { tn: 32, tk: 16, r: 1, u: 8, chunk: 128 },
+        { tn: 16, tk: 16, r: 1, u: 8, chunk: 128 },
+        { tn: 32, tk: 8, r: 1, u: 8, chunk: 64 },
+        { tn: 32, tk: 8, r: 2, u: 8, chunk: 64 },
+        { tn: 32, tk: 16, r: 2, u: 4, chunk: 128 },
+        { tn: 32, tk: 16, r: 1, u: 8, chunk: 128, xsmem: false },
+        { tn: 32, tk: 8, r: 1, u: 8, chunk: 64, xsmem: false },
+        { tn: 32, tk: 4, r: 2, u: 8, chunk: 64, xsmem: false },
       ].filter((c) => c.tn * c.tk <= maxWg);
   const reps = Math.max(20, Math.min(2000, Math.ceil((small ? 2e7 : 4e9) / bytes)));
   let best = { gbs: 0, name: '' };
@@ -153,7 +206,9 @@ async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number,
     const s = await timeIt(ctx, reps, (rec, i) => ops[i % ops.length].record(rec));
     const gbs = bytes / s / 1e9;
     const isDefault = cfg === def;
-    log({ bench: 'gemv', kind, shape: `${n}x${k}`, config: name, default: isDefault, us: +(s * 1e6).toFixed(2), GBps: +gbs.toFixed(0), pctPeak: +((100 * gbs) / peak).toFixed(1), copies });
+    const g = await gpuTime(ctx, small ? 2 : Math.min(reps, 4 * ops.length), (rec, i) => ops[i % ops.length].record(rec));
+    const gpu = g ? { kernelUs: +g.kernelUs.toFixed(2), kernelGBps: +(bytes / g.kernelUs / 1e3).toFixed(0), kernelPctPeak: +((100 * bytes) / g.kernelUs / 1e3 / peak).toFixed(1), passUsPerCall: +g.passUs.toFixed(2) } : {};
+    log({ bench: 'gemv', kind, shape: `${n}x${k}`, config: name, default: isDefault, us: +(s * 1e6).toFixed(2), GBps: +gbs.toFixed(0), pctPeak: +((100 * gbs) / peak).toFixed(1), copies, ...gpu });
     if (gbs > best.gbs) best = { gbs, name };
   }
   log({ bench: 'gemv_best', kind, shape: `${n}x${k}`, config: best.name, GBps: +best.gbs.toFixed(0), pctPeak: +((100 * best.gbs) / peak).toFixed(1) });
@@ -198,9 +253,10 @@ async function guarded(what: string, fn: () => Promise<void>): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const ctx = await createGpuContext(await nodeGpu());
+  // Dawn quantizes timestamps unless told not to (benchmark only).
+  const ctx = await createGpuContext(await nodeGpu(['disable-dawn-features=timestamp_quantization']), { timestampQuery: true });
   const c = ctx.caps;
-  log({ bench: 'device', date: new Date().toISOString(), vendor: c.vendor, architecture: c.architecture, description: c.description, shaderF16: c.shaderF16, subgroups: c.subgroups, packed4x8: c.packed4x8, maxBufferSize: c.maxBufferSize, maxStorageBufferBindingSize: c.maxStorageBufferBindingSize });
+  log({ bench: 'device', date: new Date().toISOString(), timestamps: c.timestampQuery, vendor: c.vendor, architecture: c.architecture, description: c.description, shaderF16: c.shaderF16, subgroups: c.subgroups, packed4x8: c.packed4x8, maxBufferSize: c.maxBufferSize, maxStorageBufferBindingSize: c.maxStorageBufferBindingSize });
   await emptyDispatch(ctx);
   const peak = await streamPeak(ctx);
   log({ bench: 'stream_peak', GBps: +peak.toFixed(0) });
@@ -218,7 +274,13 @@ async function main(): Promise<void> {
         [1536, 576],
         [576, 1536],
       ];
-  for (const kind of ['q4', 'q8'] as const) for (const [n, k] of gemvShapes) await guarded(`gemv ${kind} ${n}x${k}`, () => benchGemv(ctx, kind, n, k, peak));
+  const shapes = shapesArg ? shapesArg.split(',').map((t) => t.split('x').map(Number) as [number, number]) : gemvShapes;
+  for (const kind of kindsArg) for (const [n, k] of shapes) await guarded(`gemv ${kind} ${n}x${k}`, () => benchGemv(ctx, kind, n, k, peak));
+  if (gemvOnly) {
+    if (jsonPath) writeFileSync(jsonPath, JSON.stringify(results, null, 1));
+    ctx.destroy();
+    return;
+  }
   const skinny: Array<[number, number, number]> = small ? [[16, 1536, 576]] : [[8, 4864, 896], [64, 4864, 896], [16, 1536, 576], [64, 1536, 576], [64, 11008, 4096]];
   for (const [m, n, k] of skinny) await guarded(`skinny ${m}x${n}x${k}`, () => benchSkinny(ctx, 'q4', m, n, k, peak));
   if (!small) {

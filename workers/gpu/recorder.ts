@@ -11,6 +11,7 @@ export class ParamsRing {
   readonly buffer: GPUBuffer;
   readonly slot: number;
   private mirror: Uint8Array<ArrayBuffer>;
+  private mirror32: Uint32Array<ArrayBuffer>;
   private used = 0;
   /** The Recorder currently writing into the ring (the newest one; older unsubmitted ones are dead). */
   owner: object | null = null;
@@ -22,6 +23,7 @@ export class ParamsRing {
     this.slot = Math.max(PARAMS_SLOT_BYTES, device.limits.minUniformBufferOffsetAlignment);
     this.buffer = device.createBuffer({ size: capacity, usage: Usage.UNIFORM | Usage.COPY_DST, label: 'params-ring' });
     this.mirror = new Uint8Array(capacity);
+    this.mirror32 = new Uint32Array(this.mirror.buffer);
   }
 
   get full(): boolean {
@@ -32,7 +34,9 @@ export class ParamsRing {
   push(data: ArrayBufferView): number {
     if (data.byteLength > PARAMS_SLOT_BYTES) throw new LumenError(`Kernel params of ${data.byteLength} bytes exceed the ${PARAMS_SLOT_BYTES}-byte slot.`);
     const off = this.used;
-    this.mirror.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), off);
+    // Uint32Array params (every op's): a typed copy with no view allocated per dispatch.
+    if (data instanceof Uint32Array) this.mirror32.set(data, off >> 2);
+    else this.mirror.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), off);
     this.used += this.slot;
     return off;
   }
@@ -82,8 +86,13 @@ export function createBindGroup(ctx: GpuContext, kernel: Kernel, buffers: readon
 export class Recorder {
   private encoder: GPUCommandEncoder;
   private pass: GPUComputePassEncoder | null = null;
+  /** Pipeline last set in the current pass (consecutive dispatches of one kernel skip setPipeline). */
+  private passPipeline: GPUComputePipeline | null = null;
+  private readonly maxWorkgroups: number;
   private submitted: GPUCommandBuffer[] = [];
   private closed = false;
+  /** Timestamp writes for the next compute pass opened (benchmarks; see timedPass). */
+  private nextTimestamps: GPUComputePassTimestampWrites | undefined;
   /** Dispatches recorded so far (stats, tests). */
   dispatches = 0;
 
@@ -95,6 +104,7 @@ export class Recorder {
     // recording) is abandoned and refuses further use.
     ctx.params.reset();
     ctx.params.owner = this;
+    this.maxWorkgroups = ctx.caps.maxComputeWorkgroupsPerDimension;
     this.encoder = ctx.device.createCommandEncoder({ label });
   }
 
@@ -105,20 +115,43 @@ export class Recorder {
 
   private computePass(): GPUComputePassEncoder {
     this.checkOpen();
-    if (!this.pass) this.pass = this.encoder.beginComputePass({ label: this.label });
+    if (!this.pass) {
+      this.pass = this.encoder.beginComputePass({ label: this.label, timestampWrites: this.nextTimestamps });
+      this.nextTimestamps = undefined;
+    }
     return this.pass;
+  }
+
+  /**
+   * End the current compute pass; the dispatches recorded next go into a new pass whose start and
+   * end write timestamps `begin` and `begin + 1` of `querySet` (needs caps.timestampQuery;
+   * benchmarks separate kernel time from dispatch gaps with it).
+   */
+  timedPass(querySet: GPUQuerySet, begin: number): void {
+    this.checkOpen();
+    this.endPass();
+    this.nextTimestamps = { querySet, beginningOfPassWriteIndex: begin, endOfPassWriteIndex: begin + 1 };
+  }
+
+  /** End the current compute pass (the next dispatch opens a new one). */
+  endComputePass(): void {
+    this.endPass();
   }
 
   /** Record one dispatch: `params` goes to this dispatch's ring slot (binding 0). */
   dispatch(kernel: Kernel, bindGroup: GPUBindGroup, params: ArrayBufferView, x: number, y = 1, z = 1): void {
     this.checkOpen();
     if (x === 0 || y === 0 || z === 0) return;
-    const max = this.ctx.caps.maxComputeWorkgroupsPerDimension;
+    const max = this.maxWorkgroups;
     if (x > max || y > max || z > max) throw new LumenError(`${kernel.spec.op}: dispatch ${x}x${y}x${z} exceeds ${max} workgroups per dimension`);
-    if (this.ctx.params.full) this.flushPartial();
-    const off = this.ctx.params.push(params);
-    const pass = this.computePass();
-    pass.setPipeline(kernel.pipeline);
+    const ring = this.ctx.params;
+    if (ring.full) this.flushPartial();
+    const off = ring.push(params);
+    const pass = this.pass ?? this.computePass();
+    if (this.passPipeline !== kernel.pipeline) {
+      pass.setPipeline(kernel.pipeline);
+      this.passPipeline = kernel.pipeline;
+    }
     pass.setBindGroup(0, bindGroup, [off]);
     pass.dispatchWorkgroups(x, y, z);
     this.dispatches++;
@@ -140,6 +173,7 @@ export class Recorder {
     if (this.pass) {
       this.pass.end();
       this.pass = null;
+      this.passPipeline = null;
     }
   }
 
