@@ -14,27 +14,8 @@ const BN = 128u;
 const BK = 16u;
 
 @group(0) @binding(0) var<uniform> p: Params;
-#if WQ == 0
-#if VEC4
-@group(0) @binding(1) var<storage, read> w: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
-#else
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-#endif
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-#if HAS_BIAS
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
-#endif
-#else
-@group(0) @binding(1) var<storage, read> qw: array<u32>;
-@group(0) @binding(2) var<storage, read> scales: array<f32>;
-@group(0) @binding(3) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
-#if HAS_BIAS
-@group(0) @binding(5) var<storage, read> bias: array<f32>;
-#endif
-#endif
+#define QW_T u32
+#include "matmul_bindings"
 
 var<workgroup> As: array<vec4<f32>, 256>; // [BK][BM / 4]
 var<workgroup> Bs: array<vec4<f32>, 512>; // [BK][BN / 4]

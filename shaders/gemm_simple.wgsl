@@ -8,27 +8,8 @@
 struct Params { M: u32, N: u32, K: u32, x_off: u32, y_off: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-#if WQ == 0
-#if VEC4
-@group(0) @binding(1) var<storage, read> w: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
-#else
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-#endif
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-#if HAS_BIAS
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
-#endif
-#else
-@group(0) @binding(1) var<storage, read> qw: array<vec4<u32>>;
-@group(0) @binding(2) var<storage, read> scales: array<f32>;
-@group(0) @binding(3) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
-#if HAS_BIAS
-@group(0) @binding(5) var<storage, read> bias: array<f32>;
-#endif
-#endif
+#define QW_T vec4<u32>
+#include "matmul_bindings"
 
 @compute @workgroup_size(WG_X)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,

@@ -18,13 +18,8 @@
 struct Params { N: u32, K: u32, x_off: u32, y_off: u32, eps: f32, _p0: u32, _p1: u32, _p2: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> qw: array<vec4<u32>>;
-@group(0) @binding(2) var<storage, read> scales: array<f32>;
-@group(0) @binding(3) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
-#if HAS_BIAS
-@group(0) @binding(5) var<storage, read> bias: array<f32>;
-#endif
+#define QW_T vec4<u32>
+#include "matmul_bindings"
 #if PRO_NORM
 @group(0) @binding(NW_BINDING) var<storage, read> nw: array<vec4<f32>>;
 #endif

@@ -151,7 +151,7 @@ export class Gemv implements Op<GemvArgs | void> {
         source: gemvQSrc,
         workgroupSize: [wg, 1, 1],
         defines: {
-          QBITS: w.dtype === 'q4' ? 4 : 8, TN: cfg.tn, TK: cfg.tk, R: cfg.r, U: cfg.u ?? 1, XSMEM: cfg.xsmem ?? true,
+          QBITS: w.dtype === 'q4' ? 4 : 8, WQ: w.dtype === 'q4' ? 4 : 8, TN: cfg.tn, TK: cfg.tk, R: cfg.r, U: cfg.u ?? 1, XSMEM: cfg.xsmem ?? true,
           CHUNK: (cfg.xsmem ?? true) ? cfg.chunk : 1 << 24, HAS_BIAS: !!bias, UNPACK_BUILTINS: !!cfg.unpackBuiltins && ctx.caps.packed4x8,
           ...fuseDefines, NW_BINDING: bias ? 6 : 5,
         },
