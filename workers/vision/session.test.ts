@@ -15,7 +15,8 @@ import { convertModel, policyFor } from '../storage/convert';
 import { memoryFileSource, modelFiles } from '../storage/fixtures';
 import { requireManifest } from '../storage/tensor-store';
 import { FsTensorStore } from '../storage/tensor-store-fs';
-import { syntheticPhoto } from './test-photo';
+import { ModelFormatError } from '../protocol/errors';
+import { pngBytes, syntheticPhoto } from './test-photo';
 import { Idefics3Session } from './session';
 
 const dir = join(__dirname, '../../tools/parity/fixtures/tiny-idefics3');
@@ -126,5 +127,32 @@ describe('Idefics3Session', () => {
     } finally {
       small.destroy();
     }
+  }, 120_000);
+
+  it('resizes a photo larger than the processor limit instead of refusing it (real PNG decode)', async () => {
+    // 3000x2000 PNG, decoded by the session's own decoder: resized to the 192 px longest edge
+    // (192x128 -> 3 x 2 tiles of 64 px + the global image).
+    const plain = await Idefics3Session.load(ctx, store, await requireManifest(store, 'tiny-vlm'), source, () => {}, never, { capacity: 512 });
+    try {
+      const blob = new Blob([await pngBytes(syntheticPhoto(3000, 2000))], { type: 'image/png' });
+      const chat: ChatTurn[] = [{ role: 'user', content: [{ type: 'image', id: 'huge', blob }, { type: 'text', text: 'What is this?' }] }];
+      const it = plain.generate(chat, { ...defaultSampling, maxNewTokens: 2 }, () => {}, never);
+      let step = await it.next();
+      while (!step.done) step = await it.next();
+      expect(step.value.stats.visualTokens).toBe(7 * 4);
+      expect(step.value.stats.generatedTokens).toBeGreaterThan(0);
+    } finally {
+      plain.destroy();
+    }
+  }, 120_000);
+
+  it('refuses to load when the processor files disagree with the model, saying which files', async () => {
+    const files: Record<string, Uint8Array> = {};
+    for (const f of await source.list()) files[f] = await source.read(f, 0, await source.size(f));
+    files['processor_config.json'] = new TextEncoder().encode(JSON.stringify({ image_seq_len: 9, processor_class: 'Idefics3Processor' }));
+    const bad = memoryFileSource(files);
+    const load = Idefics3Session.load(ctx, store, await requireManifest(store, 'tiny-vlm'), bad, () => {}, never, { decode, capacity: 512 });
+    await expect(load).rejects.toThrow(ModelFormatError);
+    await expect(load).rejects.toThrow(/processor_config\.json says 9 tokens per image tile but the vision tower makes 4/);
   }, 120_000);
 });
