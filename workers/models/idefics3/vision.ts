@@ -12,8 +12,7 @@ import { createF32, numel, OpShapeError, type GpuTensor } from '../../ops/types'
 import { ModelFormatError } from '../../protocol/errors';
 import type { ModelManifest, TensorStore } from '../../storage/tensor-store';
 import { SiglipEncoder, type EncoderPart } from '../siglip/encoder';
-import { patchify } from '../siglip/patchify';
-import { PixelShuffle } from '../siglip/vision-ops';
+import { Patchify, PixelShuffle } from '../siglip/vision-ops';
 import { siglipShape, siglipWeights, uploadNamed, type SiglipShape, type SiglipWeights } from '../siglip/weights';
 
 export interface Idefics3VisionOptions {
@@ -39,12 +38,13 @@ export class Idefics3Vision {
   readonly shape: SiglipShape;
   readonly tokensPerTile: number;
   readonly lmWidth: number;
-  private readonly patchRows: Float32Array;
+  private readonly pixels: GpuTensor; // (maxTiles, C, S, S) the processor's tiles
   private readonly patches: GpuTensor; // (maxTiles T, C P P)
   private readonly scoresAll: GpuTensor; // (maxTiles, T)
   private readonly shuffled: GpuTensor; // (maxBatch Tv, vh s²)
   private readonly featuresAll: GpuTensor; // (maxTiles Tv, H)
   private readonly encoder: SiglipEncoder;
+  private readonly patchify: Patchify;
   private readonly shuffle: PixelShuffle;
   private readonly proj: Gemm;
   readonly maxBatch: number;
@@ -88,8 +88,9 @@ export class Idefics3Vision {
     this.lmWidth = H;
     this.maxBatch = Math.max(1, Math.min(opts.maxTiles, opts.maxBatch ?? 4));
     const rowLen = s.channels * s.patch * s.patch;
-    this.patchRows = new Float32Array(opts.maxTiles * s.tokens * rowLen);
+    this.pixels = createF32(ctx, [opts.maxTiles, s.channels, s.imageSize, s.imageSize], 'vis.pixels');
     this.patches = createF32(ctx, [opts.maxTiles * s.tokens, rowLen], 'vis.patches');
+    this.patchify = new Patchify(ctx, { pixels: this.pixels, rows: this.patches, channels: s.channels, size: s.imageSize, patch: s.patch, maxBatch: opts.maxTiles });
     this.scoresAll = createF32(ctx, [opts.maxTiles, s.tokens], 'vis.scores.all');
     this.shuffled = createF32(ctx, [this.maxBatch * this.tokensPerTile, K], 'vis.shuffled');
     this.featuresAll = createF32(ctx, [opts.maxTiles * this.tokensPerTile, H], 'vis.features');
@@ -116,15 +117,14 @@ export class Idefics3Vision {
     const t0 = performance.now();
     if (tiles < 1 || tiles > this.maxTiles) throw new OpShapeError(`a photo of ${tiles} tiles (this model is set up for 1..${this.maxTiles})`);
     if (pixels.length !== tiles * s.channels * s.imageSize * s.imageSize) throw new OpShapeError(`pixel values hold ${pixels.length} numbers, expected ${tiles} tiles of ${s.channels}x${s.imageSize}x${s.imageSize}`);
-    const rowLen = s.channels * s.patch * s.patch;
-    patchify(pixels, 0, tiles, s.channels, s.imageSize, s.patch, this.patchRows);
-    this.ctx.buffers.write(this.patches.buffer, this.patchRows.subarray(0, tiles * s.tokens * rowLen));
+    this.ctx.buffers.write(this.pixels.buffer, pixels.subarray(0, tiles * s.channels * s.imageSize * s.imageSize));
     const H = this.lmWidth;
     const Tv = this.tokensPerTile;
     const features = createF32(this.ctx, [tiles * Tv, H], 'image.features');
     const scores = createF32(this.ctx, [tiles, s.tokens], 'image.scores');
     const rec = new Recorder(this.ctx, 'encode-image');
     try {
+      this.patchify.record(rec, { batch: tiles }); //                       patches = im2col(pixels)  (N T, C P P)
       for (let first = 0; first < tiles; first += this.maxBatch) {
         const batch = Math.min(this.maxBatch, tiles - first);
         this.encoder.record(rec, first, batch); //                       out = siglip(tiles)        (B T, vh)
@@ -176,7 +176,7 @@ export class Idefics3Vision {
 
   destroy(): void {
     this.encoder.destroy();
-    for (const t of [this.patches, this.scoresAll, this.shuffled, this.featuresAll]) this.ctx.buffers.destroy(t.buffer);
+    for (const t of [this.pixels, this.patches, this.scoresAll, this.shuffled, this.featuresAll]) this.ctx.buffers.destroy(t.buffer);
     for (const b of this.w.buffers) b.destroy();
     this.projW.buffer.destroy();
   }

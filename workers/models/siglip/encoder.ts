@@ -1,5 +1,5 @@
 // SigLIP vision encoder forward over a batch of tiles, recorded into the caller's command buffer
-// (no readback between layers). Patch rows come from patchify.ts, already on the GPU in
+// (no readback between layers). Patch rows (im2col of the tiles, vision-ops Patchify) are on the GPU in
 // `patches` (all tiles of a request, so several batches can be recorded into one submit).
 //
 // Shapes: B tiles this batch (≤ maxBatch), T = side² patches per tile, vh width, I MLP width,

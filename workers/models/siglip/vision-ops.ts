@@ -1,6 +1,7 @@
-// Two small vision ops that the shared op set lacks, in the workers/ops calling convention
-// (kernel in ./vision.wgsl): the broadcast position-embedding add of SigLIP, and Idefics3's
-// pixel shuffle (a gather that merges s x s patch blocks into one token of s² D channels).
+// Small vision ops that the shared op set lacks, in the workers/ops calling convention (kernel in
+// ./vision.wgsl): patchify (the processor's tiles -> patch-embedding GEMM rows, on the GPU so the
+// CPU never loops over every pixel), the broadcast position-embedding add of SigLIP, and
+// Idefics3's pixel shuffle (a gather that merges s x s patch blocks into one token of s² D channels).
 import type { GpuContext } from '../../gpu/context';
 import type { Kernel } from '../../gpu/pipelines';
 import { createBindGroup, type Recorder } from '../../gpu/recorder';
@@ -44,6 +45,26 @@ abstract class VisionGlue implements Op<Batch> {
     this.params[0] = total;
     const [gx, gy] = grid2d(this.ctx, Math.ceil(total / VISION_WG));
     rec.dispatch(this.kernel, this.bindGroup, this.params, gx, gy);
+  }
+}
+
+/** rows [B T, C P P] = im2col(pixels [B, C, S, S]) for patches of P x P (patchify.ts is the CPU twin). */
+export class Patchify extends VisionGlue {
+  readonly name = 'vision_patchify';
+
+  constructor(ctx: GpuContext, init: { pixels: GpuTensor; rows: GpuTensor; channels: number; size: number; patch: number; maxBatch: number }) {
+    super(ctx, init.maxBatch);
+    const { channels: C, size: S, patch: P, maxBatch } = init;
+    if (S % P !== 0) throw new OpShapeError(`patchify: ${S} px tiles are not divisible into ${P} px patches`);
+    const side = S / P;
+    if (numel(init.pixels.shape) < maxBatch * C * S * S || numel(init.rows.shape) < maxBatch * C * S * S) throw new OpShapeError(`patchify: pixels/rows cannot hold ${maxBatch} tiles of ${C}x${S}x${S}`);
+    this.params.set([0, side * side, C, side, P]);
+    this.build('patchify', [init.pixels, init.rows], 1);
+  }
+
+  protected perTile(): number {
+    const P = this.params[4];
+    return this.params[1] * this.params[2] * P * P;
   }
 }
 
