@@ -5,7 +5,9 @@
 - the chat template renders exactly `data.prompt_text` (what training and eval feed);
 - reusing the image prefix for extra questions gives the processor's own ids;
 - the uint8 tile round trip is (near) lossless;
-- per-image cost of render + processor, and DataLoader throughput with N workers.
+- fast_tiles.split + pool prefixes give the processor's uint8 pixels and ids exactly;
+- train.vlm_forward (tiles encoded once per scene) equals the model's own forward;
+- per-image cost of render / processor / fast_tiles, and the scene stream's throughput.
 """
 from __future__ import annotations
 
@@ -57,6 +59,25 @@ def main() -> None:
         lengths += [len(tok(data.answer_text(scenes.make_qa(sc2, rng, t)[2]))["input_ids"]) for t in scenes.QTYPES]
     print(f"answer tokens: mean {np.mean(lengths):.1f}, max {max(lengths)}")
 
+    # fast_tiles (what training feeds) must give the processor's pixels and ids exactly
+    import fast_tiles
+    import pool
+    import train
+    sizes = []
+    for s in list(range(40, 52)) + [scenes.HELDOUT_SEED_BASE + 3]:
+        sc4 = scenes.make_scene(s)
+        tiles4, rows, cols = fast_tiles.split(sc4.image)
+        enc = proc(text=[data.prompt_text(qs[1])], images=[[sc4.image]], return_tensors="np")
+        ref_tiles = np.clip(np.rint((enc["pixel_values"][0] + 1.0) * 127.5), 0, 255).astype(np.uint8)
+        assert ref_tiles.shape == tiles4.shape, (s, ref_tiles.shape, tiles4.shape)
+        diff = np.abs(ref_tiles.astype(np.int16) - tiles4)
+        assert diff.max() <= 1 and (diff > 0).mean() < 1e-3, (s, int(diff.max()), float((diff > 0).mean()))
+        ids4 = tok(pool.prefix_text(rows, cols, hf_files.IMAGE_SEQ_LEN) + pool.question_suffix(qs[1]),
+                   add_special_tokens=False)["input_ids"]
+        assert ids4 == enc["input_ids"][0].tolist(), s
+        sizes.append((sc4.width, sc4.height, rows, cols))
+    print(f"fast_tiles == processor (pixels within 1/255, ids identical) on 13 scenes: {sizes}")
+
     t0 = time.time()
     for s in range(10):
         sc3 = scenes.make_scene(s)
@@ -64,18 +85,45 @@ def main() -> None:
     for s in range(10):
         data.encode_image_prompts(proc, sc3.image, qs)
     t2 = time.time()
-    print(f"per image: render {(t1 - t0) / 10 * 1e3:.0f} ms, processor {(t2 - t1) / 10 * 1e3:.0f} ms")
+    for s in range(10):
+        fast_tiles.split(sc3.image)
+    t3 = time.time()
+    print(f"per image: render {(t1 - t0) / 10 * 1e3:.0f} ms, processor {(t2 - t1) / 10 * 1e3:.0f} ms, "
+          f"fast_tiles {(t3 - t2) / 10 * 1e3:.0f} ms")
 
-    ds = data.SceneBatches(proc, 16, 3, seed=0)
-    loader = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=args.workers, prefetch_factor=2)
+    # train.vlm_forward (vision once per scene) == the model's own forward, per question
+    from transformers import Idefics3ForConditionalGeneration
+    torch.manual_seed(0)
+    model = Idefics3ForConditionalGeneration(hf_files.model_config(tok)).cuda().eval()
+    stream = pool.SceneStream(tok, hf_files.IMAGE_SEQ_LEN, seed=777)
+    recs = [stream.record(s, {}) for s in (777, 778)]
+    sp = pool.ScenePool(8, "cuda")
+    sp.add(recs)
+    rng = random.Random(0)
+    batch = pool.make_batch(sp.items, 2, tok.pad_token_id, rng, "cuda")
+    with torch.no_grad():
+        hidden, _ = train.vlm_forward(model, batch, model.config.image_token_id, hf_files.IMAGE_SEQ_LEN)
+        ours = model.lm_head(hidden)
+        worst = 0.0
+        for j in range(batch["input_ids"].shape[0]):
+            n = int(batch["attention_mask"][j].sum())
+            sc_i = int(batch["scene_of_seq"][j])
+            pv = (sp.items[sc_i]["tiles"].float() / 127.5 - 1.0)[None]
+            ref = model(input_ids=batch["input_ids"][j:j + 1, :n], pixel_values=pv).logits[0]
+            worst = max(worst, float((ref - ours[j, :n]).abs().max()))
+    assert worst < 1e-3, worst
+    print(f"vlm_forward == Idefics3ForConditionalGeneration forward: max |logit diff| {worst:.2e}")
+
+    loader = torch.utils.data.DataLoader(pool.SceneStream(tok, hf_files.IMAGE_SEQ_LEN, seed=0), batch_size=None,
+                                         num_workers=args.workers, prefetch_factor=4)
     it = iter(loader)
     next(it)
     t0 = time.time()
+    n = 0
     for _ in range(args.batches):
-        b = next(it)
+        n += len(next(it))
     dt = time.time() - t0
-    print(f"loader: {args.batches / dt:.1f} batches/s ({args.batches * 48 / dt:.0f} seq/s), last batch ids "
-          f"{tuple(b['input_ids'].shape)} tiles {tuple(b['tiles'].shape)}")
+    print(f"scene stream: {n / dt:.0f} scenes/s with {args.workers} workers ({pool.QAS_PER_SCENE} questions each)")
 
 
 if __name__ == "__main__":

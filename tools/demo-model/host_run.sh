@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The GPU-host command lines for the demo model (run from the repository root on the host).
 #   MODE=smoke bash tools/demo-model/host_run.sh   # a few minutes: checks + 60 steps + tiny eval/PPD
-#   MODE=full  bash tools/demo-model/host_run.sh   # training (STEPS, BUDGET s) + eval + PPD + reference
+#   MODE=full  bash tools/demo-model/host_run.sh   # checks + training (STEPS, BUDGET s) + eval [+ engine eval] + PPD + reference
 # RESUME=dir continues from ckpt_text/ckpt_vision.safetensors in dir, or from an exported folder's
 # model.safetensors (e.g. public/models/lumen-demo); TOKENIZER=dir reuses a trained tokenizer/processor.
-# EXTRA passes more train.py flags. A 10-minute call fits BUDGET=300 of training + eval + PPD.
+# EXTRA passes more train.py flags. CHECKS=0 skips checks.py, PPD=0 skips PPD training, NEVAL sets
+# the held-out questions per type. ENGINE_EVAL=1 also dumps the held-out set and runs our engine on
+# it (dist-eval/engine-eval.mjs, needs `source .gpu-host/setup.sh` first: node + Dawn), same weights.
 # Results go to $OUT: lumen-demo.tar (the exported folder + ppd.safetensors + reference files),
-# ckpt_*.safetensors (fp32 checkpoint), log.txt, eval.json, ppd.json.
+# ckpt_*.safetensors (fp32 checkpoint), eval.json, engine-eval.json, ppd.json.
 set -euo pipefail
 export PYTHONUNBUFFERED=1
 MODE=${MODE:-smoke}
@@ -19,8 +21,8 @@ TOK=${TOKENIZER:-$W/tokenizer}
 if [ ! -f "$TOK/tokenizer.json" ]; then python3 tools/demo-model/hf_files.py "$TOK"; fi
 RES=()
 if [ -n "${RESUME:-}" ]; then RES=(--resume "$RESUME"); fi
+if [ "${CHECKS:-1}" = 1 ]; then python3 tools/demo-model/checks.py --tokenizer "$TOK" --batches 30; fi
 if [ "$MODE" = smoke ]; then
-  python3 tools/demo-model/checks.py --tokenizer "$TOK" --batches 20
   python3 tools/demo-model/train.py --work "$W" --tokenizer-from "$TOK" --export "$E" --steps 60 \
     --log-every 20 --ckpt-out "$OUT" "${RES[@]}"
   python3 tools/eval/eval_transformers.py --model "$E" --n-per-type 5 --out "$OUT/eval.json"
@@ -28,13 +30,20 @@ if [ "$MODE" = smoke ]; then
     --steps 30 --report "$OUT/ppd.json"
 else
   python3 tools/demo-model/train.py --work "$W" --tokenizer-from "$TOK" --export "$E" \
-    --steps "${STEPS:-4000}" --time-budget "${BUDGET:-300}" --lr "${LR:-2e-3}" --ckpt-out "$OUT" ${EXTRA:-} "${RES[@]}"
+    --steps "${STEPS:-1000000}" --time-budget "${BUDGET:-300}" --lr "${LR:-1e-3}" --ckpt-out "$OUT" ${EXTRA:-} "${RES[@]}"
   tar -C "$W" -cf "$OUT/lumen-demo.tar" lumen-demo  # the model comes back even if a later step runs out of time
-  python3 tools/demo-model/diagnose.py --model "$E" 2>&1 | tail -n 25 || true
+  DUMP=()
+  if [ "${ENGINE_EVAL:-0}" = 1 ]; then DUMP=(--dump-dir "$W/heldout"); fi
   python3 tools/eval/eval_transformers.py --model "$E" --n-per-type "${NEVAL:-100}" --max-new-tokens 100 \
-    --out "$OUT/eval.json"
-  python3 tools/ppd/train_ppd.py --model "$E" --out "$E/ppd.safetensors" --n-train "${PPD_N:-2000}" \
-    --n-eval 300 --gen-batch 256 --max-new-tokens 100 --steps "${PPD_STEPS:-1500}" --time-budget "${PPD_BUDGET:-90}" --report "$OUT/ppd.json"
+    --out "$OUT/eval.json" "${DUMP[@]}"
+  if [ "${ENGINE_EVAL:-0}" = 1 ]; then
+    node dist-eval/engine-eval.mjs --model "$E" --heldout "$W/heldout" --max-new-tokens 100 \
+      --out "$OUT/engine-eval.json" --compare "$OUT/eval.json"
+  fi
+  if [ "${PPD:-1}" = 1 ]; then
+    python3 tools/ppd/train_ppd.py --model "$E" --out "$E/ppd.safetensors" --n-train "${PPD_N:-2000}" \
+      --n-eval 300 --gen-batch 256 --max-new-tokens 100 --steps "${PPD_STEPS:-1500}" --time-budget "${PPD_BUDGET:-90}" --report "$OUT/ppd.json"
+  fi
 fi
 python3 tools/demo-model/dump_reference.py --model "$E" --out-dir "$W/ref"
 cp "$W/ref/sample.png" "$W/ref/reference.json" "$E/"

@@ -7,8 +7,10 @@ Runs on the GPU host (torch + transformers + tokenizers + pillow + numpy, no net
 
 1. tokenizer + processor: trained once into <work>/tokenizer (or reused from --tokenizer-from);
 2. model: Idefics3ForConditionalGeneration from `hf_files.model_config` (or --resume);
-3. training: AdamW, warmup + cosine, bf16 autocast, batches rendered on the fly by DataLoader
-   workers (`data.SceneBatches`), loss on answer tokens only; stops at --steps or --time-budget;
+3. training: AdamW, warmup + cosine, bf16 autocast; DataLoader workers render scenes into a GPU
+   pool (`pool.py`), each step samples --scenes-per-batch scenes x --qas-per-image questions,
+   encodes each scene's tiles once (`vlm_forward`), loss on answer tokens only plus the auxiliary
+   vision targets; stops at --steps or --time-budget;
 4. export: f16 safetensors + configs + tokenizer/processor files, laid out like SmolVLM;
    the fp32 checkpoint goes to --ckpt-out as two safetensors files (each < 16 MiB).
 """
@@ -18,8 +20,11 @@ import argparse
 import json
 import math
 import os
+import queue
+import random
 import shutil
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -28,6 +33,7 @@ import torch  # noqa: E402
 
 import data  # noqa: E402
 import hf_files  # noqa: E402
+import pool  # noqa: E402
 
 
 def parse_args():
@@ -39,8 +45,11 @@ def parse_args():
     p.add_argument("--ckpt-out", help="where to write the fp32 checkpoint (two files)")
     p.add_argument("--steps", type=int, default=4000)
     p.add_argument("--time-budget", type=float, default=1e9, help="seconds of training before stopping")
-    p.add_argument("--images-per-batch", type=int, default=16)
+    p.add_argument("--scenes-per-batch", type=int, default=32)
     p.add_argument("--qas-per-image", type=int, default=8)
+    p.add_argument("--pool", type=int, default=4000, help="scenes kept on the GPU (newest first)")
+    p.add_argument("--pool-min", type=int, default=256, help="scenes rendered before the first step")
+    p.add_argument("--easy-fraction", type=float, default=data.EASY_FRACTION)
     p.add_argument("--aux-weight", type=float, default=1.0)
     p.add_argument("--connector-scale", type=float, default=1.0,
                    help="multiply the connector weights by this at start (resume: shrink image embeddings)")
@@ -122,9 +131,41 @@ def export(model, processor, out: str, meta: dict) -> None:
         json.dump(meta, f, indent=2)
 
 
+def vlm_forward(model, batch: dict, image_token_id: int, tokens_per_tile: int):
+    """The Idefics3 forward with each scene's tiles encoded once for all of its questions:
+    vision tower + connector over (sum n_i) tiles, features copied over the <image> embeddings
+    of every sequence of that scene (what Idefics3Model.inputs_merger does), then the Llama.
+    checks.py verifies it equals Idefics3ForConditionalGeneration's own forward.
+    returns hidden (B, L, H), connector features (sum n_i, tokens_per_tile, H)"""
+    pv = batch["tiles"].float() / 127.5 - 1.0                                   # (T, 3, S, S) in [-1, 1]
+    ps = model.config.vision_config.patch_size
+    pam = torch.ones((pv.shape[0], pv.shape[2] // ps, pv.shape[3] // ps), dtype=torch.bool, device=pv.device)
+    vis = model.model.vision_model(pixel_values=pv, patch_attention_mask=pam).last_hidden_state  # (T, P, Hv)
+    feats = model.model.connector(vis)                                          # (T, tokens_per_tile, H)
+    ids = batch["input_ids"]
+    emb = model.model.text_model.get_input_embeddings()(ids)                    # (B, L, H)
+    rows = pool.image_rows(batch["n_tiles"], batch["scene_of_seq"], tokens_per_tile)
+    src = feats.reshape(-1, feats.shape[-1])[rows].to(emb.dtype)                # (n_image_tokens, H)
+    emb = emb.masked_scatter((ids == image_token_id)[..., None], src)
+    out = model.model.text_model(inputs_embeds=emb, attention_mask=batch["attention_mask"], use_cache=False)
+    return out.last_hidden_state, feats
+
+
+def answer_loss_from_hidden(model, hidden, labels):
+    """answer_loss computed on answer positions only (the LM head runs on those rows alone)."""
+    lab = labels[:, 1:]
+    mask = lab != -100                                                           # (B, L-1)
+    logits = model.lm_head(hidden[:, :-1][mask]).float()                         # (N, V)
+    ce = torch.nn.functional.cross_entropy(logits, lab[mask], reduction="none")  # (N,)
+    seq = mask.nonzero()[:, 0]
+    per_seq = torch.zeros(lab.shape[0], device=ce.device).index_add_(0, seq, ce) / mask.sum(1).clamp(min=1)
+    return 0.5 * ce.mean() + 0.5 * per_seq.mean()
+
+
 def main() -> None:
     args = parse_args()
     torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
     os.makedirs(args.work, exist_ok=True)
     from transformers import Idefics3ForConditionalGeneration
 
@@ -138,9 +179,10 @@ def main() -> None:
     model = Idefics3ForConditionalGeneration(config)
     if args.resume:
         load_checkpoint(model, args.resume)
+    connector = model.model.connector
     if args.connector_scale != 1.0:  # bring image embeddings to the scale of text embeddings
         with torch.no_grad():
-            for prm in next(m for n, m in model.named_modules() if n.endswith("connector")).parameters():
+            for prm in connector.parameters():
                 prm.mul_(args.connector_scale)
     model.cuda().train()
     n_params = sum(p.numel() for p in model.parameters())
@@ -149,15 +191,22 @@ def main() -> None:
     # Training-only auxiliary head on the connector output (not exported): it teaches the vision
     # tower what is where (colour/shape/size per visual token, region and (u, v) on the global
     # image) so the language model has features worth attending to from the first steps.
-    connector = next(m for n, m in model.named_modules() if n.endswith("connector"))
-    captured: dict[str, torch.Tensor] = {}
-    connector.register_forward_hook(lambda _m, _i, out: captured.__setitem__("feats", out))
     aux_head = torch.nn.Linear(config.text_config.hidden_size, data.AUX_DIM).cuda()
     aux_in_scale = 1.0 / (args.connector_scale * args.aux_input_scale)
+    image_token_id = config.image_token_id
+    tpt = hf_files.IMAGE_SEQ_LEN
 
-    ds = data.SceneBatches(processor, args.images_per_batch, args.qas_per_image, seed=args.seed * 10_000_000)
-    loader = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=args.workers, prefetch_factor=4,
-                                         persistent_workers=True, pin_memory=True)
+    stream = pool.SceneStream(tok, tpt, seed=args.seed * 10_000_000 + 5_000_000, easy_fraction=args.easy_fraction)
+    loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=args.workers, prefetch_factor=4,
+                                         persistent_workers=True)
+    incoming: queue.Queue = queue.Queue(maxsize=256)
+    threading.Thread(target=lambda: [incoming.put(c) for c in loader], daemon=True).start()
+    scene_pool = pool.ScenePool(args.pool, "cuda")
+    t_wait = time.time()
+    while len(scene_pool) < args.pool_min:
+        scene_pool.add(incoming.get())
+    print(f"pool warm: {len(scene_pool)} scenes in {time.time() - t_wait:.1f}s", flush=True)
+
     decay, no_decay = [], []
     for n, p in model.named_parameters():
         (no_decay if p.ndim < 2 or "norm" in n or "embed" in n else decay).append(p)
@@ -172,48 +221,57 @@ def main() -> None:
         t = max((step - args.warmup) / max(1, args.steps - args.warmup), (time.time() - t0) / args.time_budget)
         return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
 
-    t0, step, seen, loss_acc, aux_acc = time.time(), 0, 0, 0.0, 0.0
-    for batch in loader:
-        inputs = data.to_model_inputs(batch, "cuda")
+    t0, step, seen, loss_acc, aux_acc, added0 = time.time(), 0, 0, 0.0, 0.0, scene_pool.added
+    while True:
+        while not incoming.empty():
+            scene_pool.add(incoming.get_nowait())
+        batch = pool.make_batch(scene_pool.sample(args.scenes_per_batch, rng), args.qas_per_image,
+                                tok.pad_token_id, rng, "cuda")
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
-        aux_t = inputs.pop("aux")
-        labels = inputs.pop("labels")
         with torch.autocast("cuda", dtype=torch.bfloat16):
-            logits = model(**inputs).logits
-            aux_out = aux_head(captured.pop("feats") * aux_in_scale)       # (n_tiles, 16, AUX_DIM)
-        lm_loss = answer_loss(logits, labels)
-        aux_loss = auxiliary_loss(aux_out.float(), aux_t)
+            hidden, feats = vlm_forward(model, batch, image_token_id, tpt)
+            aux_out = aux_head(feats * aux_in_scale)                              # (T, 16, AUX_DIM)
+            lm_loss = answer_loss_from_hidden(model, hidden, batch["labels"])
+        aux_loss = auxiliary_loss(aux_out.float(), batch["aux"])
         loss = lm_loss + args.aux_weight * aux_loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step += 1
-        seen += inputs["input_ids"].shape[0]
+        seen += batch["input_ids"].shape[0]
         if step % 10 == 0:
             loss_acc += lm_loss.item()
             aux_acc += aux_loss.item()
         if step % args.log_every == 0:
             el = time.time() - t0
+            fresh = scene_pool.added - added0
             print(f"step {step} answer loss {loss_acc / (args.log_every / 10):.4f} "
-                  f"aux loss {aux_acc / (args.log_every / 10):.4f} lr {lr_at(step):.2e} "
-                  f"seqs {seen} elapsed {el:.0f}s ({seen / el:.0f} seq/s)", flush=True)
+                  f"aux loss {aux_acc / (args.log_every / 10):.4f} lr {lr_at(step):.2e} seqs {seen} "
+                  f"elapsed {el:.0f}s ({step / el:.1f} steps/s, {seen / el:.0f} seq/s, {fresh / el:.0f} new scenes/s, "
+                  f"each used {step * args.scenes_per_batch / max(1, fresh + args.pool_min):.1f}x)", flush=True)
             loss_acc = aux_acc = 0.0
         if step >= args.steps or time.time() - t0 > args.time_budget:
             break
     train_s = time.time() - t0
-    print(f"trained {step} steps, {seen} sequences in {train_s:.0f}s", flush=True)
+    print(f"trained {step} steps, {seen} sequences, {scene_pool.added} scenes in {train_s:.0f}s", flush=True)
     model.eval()
     if args.ckpt_out:
         os.makedirs(args.ckpt_out, exist_ok=True)
         save_checkpoint(model, args.ckpt_out)
-    meta = {"steps": step, "sequences": seen, "train_seconds": round(train_s, 1), "parameters": n_params,
-            "device": torch.cuda.get_device_name(0), "args": vars(args), "resumed": bool(args.resume)}
+    meta = {"steps": step, "sequences": seen, "scenes": scene_pool.added, "train_seconds": round(train_s, 1),
+            "parameters": n_params, "device": torch.cuda.get_device_name(0), "args": vars(args),
+            "resumed": bool(args.resume)}
     export(model, processor, args.export, meta)
     size = sum(os.path.getsize(os.path.join(args.export, f)) for f in os.listdir(args.export))
     print(f"exported to {args.export}: {size / 1e6:.2f} MB", flush=True)
     shutil.copy(os.path.join(args.export, "training_meta.json"), os.path.join(args.work, "training_meta.json"))
+    sys.stdout.flush()
+    import multiprocessing
+    for child in multiprocessing.active_children():  # the DataLoader workers (they hold stdout)
+        child.terminate()
+    os._exit(0)  # the loader thread would otherwise keep the process alive
 
 
 if __name__ == "__main__":
