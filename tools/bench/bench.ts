@@ -121,6 +121,50 @@ async function timeDecodeLoop(m: LlamaModel, n: number): Promise<number> {
   return best;
 }
 
+/**
+ * GPU time per dispatch of one forward pass of T tokens (timestamp queries, each dispatch in its
+ * own pass, so no dispatch gaps): total kernel µs and the op labels that cost most. Null without
+ * timestamp-query. The pass reuses whatever ids/positions the buffers hold (timing only).
+ */
+async function profilePass(m: LlamaModel, T: number): Promise<Record<string, unknown> | null> {
+  const ctx = m.ctx;
+  if (!ctx.caps.timestampQuery) return null;
+  const count = 4096; // WebGPU caps a query set at 4096 queries: 2048 dispatches
+  const qs = ctx.device.createQuerySet({ type: 'timestamp', count });
+  const resolve = ctx.device.createBuffer({ size: count * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const read = ctx.device.createBuffer({ size: count * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const byOp = new Map<string, { us: number; n: number }>();
+  let total = 0;
+  let n = 0;
+  for (let trial = 0; trial < 2; trial++) {
+    const rec = new Recorder(ctx, 'profile');
+    const labels = rec.profileDispatches(qs);
+    m.fwd.record(rec, T, 0);
+    n = labels.length;
+    const enc = rec.rawEncoder();
+    enc.resolveQuerySet(qs, 0, 2 * n, resolve, 0);
+    enc.copyBufferToBuffer(resolve, 0, read, 0, 2 * n * 8);
+    await rec.submitAndWait();
+    await read.mapAsync(GPUMapMode.READ);
+    const t = new BigUint64Array(read.getMappedRange(0, 2 * n * 8).slice(0));
+    read.unmap();
+    if (trial === 0) continue; // first pass warms caches and clocks
+    for (let i = 0; i < n; i++) {
+      const us = Number(t[2 * i + 1] - t[2 * i]) / 1000;
+      total += us;
+      const e = byOp.get(labels[i]) ?? { us: 0, n: 0 };
+      e.us += us;
+      e.n++;
+      byOp.set(labels[i], e);
+    }
+  }
+  qs.destroy();
+  resolve.destroy();
+  read.destroy();
+  const top = [...byOp].sort((a, b) => b[1].us - a[1].us).slice(0, 8).map(([op, e]) => `${op} ${e.n}x ${e.us.toFixed(1)}us`);
+  return { T, dispatches: n, kernelUsTotal: +total.toFixed(1), top };
+}
+
 /** CPU time to record one decode pass (JS + WebGPU encoding calls), without submitting it. */
 function recordCost(m: LlamaModel): { recordUsPerDecode: number; dispatches: number } {
   const reps = recordReps;
@@ -149,7 +193,7 @@ async function gemvBandwidth(ctx: GpuContext, m: LlamaModel, cls: 'qkv' | 'o' | 
 }
 
 async function main(): Promise<void> {
-  const ctx = await createGpuContext(await nodeGpu());
+  const ctx = await createGpuContext(await nodeGpu(['disable-dawn-features=timestamp_quantization']), { timestampQuery: true });
   const c = ctx.caps;
   report({ kind: 'adapter', vendor: c.vendor, architecture: c.architecture, description: c.description, f16: c.shaderF16, subgroups: c.subgroups, date: new Date().toISOString() });
   const peak = await streamPeakGBs(ctx, small ? 32 << 20 : 256 << 20);
@@ -188,6 +232,10 @@ async function main(): Promise<void> {
         if (recordOnly) {
           m.destroy();
           continue;
+        }
+        for (const T of [1, ...prefillLens]) {
+          const prof = await profilePass(m, T);
+          if (prof) report({ kind: 'profile', model: name, quant: q, fused: m.fwd.fused !== null, ...prof });
         }
         const prefill: Record<string, number> = {};
         for (const n of prefillLens) prefill[`prefill${n}TokS`] = +(await timePrefill(m, n)).toFixed(1);

@@ -95,6 +95,8 @@ export class Recorder {
   private nextTimestamps: GPUComputePassTimestampWrites | undefined;
   /** Dispatches recorded so far (stats, tests). */
   dispatches = 0;
+  /** Per-dispatch GPU timing (benchmarks): each dispatch in its own timed pass, labelled. */
+  private prof: { querySet: GPUQuerySet; labels: string[] } | null = null;
 
   constructor(
     readonly ctx: GpuContext,
@@ -133,6 +135,16 @@ export class Recorder {
     this.nextTimestamps = { querySet, beginningOfPassWriteIndex: begin, endOfPassWriteIndex: begin + 1 };
   }
 
+  /**
+   * Time every following dispatch on the GPU (needs caps.timestampQuery): dispatch i runs alone
+   * in a pass writing timestamps 2i and 2i + 1 of `querySet` (until it is full). Returns the
+   * labels (bind group label or op name) in dispatch order; resolve the query set before submit.
+   */
+  profileDispatches(querySet: GPUQuerySet): readonly string[] {
+    this.prof = { querySet, labels: [] };
+    return this.prof.labels;
+  }
+
   /** End the current compute pass (the next dispatch opens a new one). */
   endComputePass(): void {
     this.endPass();
@@ -147,6 +159,10 @@ export class Recorder {
     const ring = this.ctx.params;
     if (ring.full) this.flushPartial();
     const off = ring.push(params);
+    if (this.prof && 2 * this.prof.labels.length + 2 <= this.prof.querySet.count) {
+      this.timedPass(this.prof.querySet, 2 * this.prof.labels.length);
+      this.prof.labels.push(bindGroup.label || kernel.spec.op);
+    }
     const pass = this.pass ?? this.computePass();
     if (this.passPipeline !== kernel.pipeline) {
       pass.setPipeline(kernel.pipeline);

@@ -162,7 +162,8 @@ export class Gemv implements Op<GemvArgs | void> {
     }
     if (bias) buffers.push(bindTensor(bias));
     if (nw) buffers.push(bindTensor(nw));
-    this.bindGroup = createBindGroup(ctx, this.kernel, buffers, this.name);
+    const label = `${this.name} ${n}x${k}${nw ? '+norm' : ''}${fuse.siluMul ? '+silu' : ''}${fuse.accumulate ? '+add' : ''}`;
+    this.bindGroup = createBindGroup(ctx, this.kernel, buffers, label); // profiles name dispatches by it
     this.xLen = numel(x.shape);
     this.yLen = numel(y.shape);
     this.params[0] = n;
