@@ -123,7 +123,8 @@ async function timeDecodeLoop(m: LlamaModel, n: number): Promise<number> {
 
 /**
  * GPU time per dispatch of one forward pass of T tokens (timestamp queries, each dispatch in its
- * own pass, so no dispatch gaps): total kernel µs and the op labels that cost most. Null without
+ * own pass, so no dispatch gaps): total kernel µs and the op labels that cost most (T = 1 attends
+ * over 129 cache slots, as decode after the bench's 128-token prompt does). Null without
  * timestamp-query. The pass reuses whatever ids/positions the buffers hold (timing only).
  */
 async function profilePass(m: LlamaModel, T: number): Promise<Record<string, unknown> | null> {
@@ -139,7 +140,7 @@ async function profilePass(m: LlamaModel, T: number): Promise<Record<string, unk
   for (let trial = 0; trial < 2; trial++) {
     const rec = new Recorder(ctx, 'profile');
     const labels = rec.profileDispatches(qs);
-    m.fwd.record(rec, T, 0);
+    m.fwd.record(rec, T, T === 1 ? 128 : 0); // decode: after a 128-token prompt, like timeDecode
     n = labels.length;
     const enc = rec.rawEncoder();
     enc.resolveQuerySet(qs, 0, 2 * n, resolve, 0);
