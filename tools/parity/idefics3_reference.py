@@ -115,8 +115,14 @@ def build_processor(out, image_seq_len):
     tok = PreTrainedTokenizerFast(tokenizer_object=Tokenizer.from_file(os.path.join(out, "tokenizer.json")),
                                   bos_token=tc["bos_token"], eos_token=tc["eos_token"], pad_token=tc["pad_token"],
                                   unk_token=tc["unk_token"], clean_up_tokenization_spaces=False)
-    pp = json.load(open(os.path.join(out, "preprocessor_config.json")))
-    ip = Idefics3ImageProcessor(**{k: v for k, v in pp.items() if k not in ("image_processor_type", "processor_class")})
+    try:  # the PIL processor (LANCZOS as configured); transformers 5's default backend falls back to BICUBIC
+        from transformers import AutoImageProcessor
+        ip = AutoImageProcessor.from_pretrained(out, use_fast=False)
+    except Exception as e:
+        print("AutoImageProcessor(use_fast=False):", e, flush=True)
+        pp = json.load(open(os.path.join(out, "preprocessor_config.json")))
+        ip = Idefics3ImageProcessor(**{k: v for k, v in pp.items() if k not in ("image_processor_type", "processor_class")})
+    print("image processor", type(ip).__name__, flush=True)
     return Idefics3Processor(image_processor=ip, tokenizer=tok, image_seq_len=image_seq_len, chat_template=tc["chat_template"])
 
 
@@ -199,7 +205,7 @@ def main():
         "pixel_values": pv[0].float().contiguous(),
         "features": feats.reshape(n, -1, feats.shape[-1]).contiguous(),
         "prompt_ids": ids[0].to(torch.int32).contiguous(),
-        "last_logits": prompt_logits[-1].contiguous(),
+        "last_logits": prompt_logits[-1].clone().contiguous(),
         "greedy_ids": torch.tensor(greedy, dtype=torch.int32),
     }
     if all_rows:

@@ -72,7 +72,9 @@ export class Idefics3Session {
     const imageTokenId = c.imageTokenId ?? tok.encode('<image>', { add_special_tokens: false })[0];
     if (signal.aborted) throw new AbortedError('Loading was cancelled.');
     const total = manifest.totalBytes;
-    const lm = await Idefics3LM.loadWithImageToken(ctx, store, id, imageTokenId, (d) => onProgress('weights', d, total), signal, opts);
+    // Prompts with photos are long (64 tokens a tile): prefill them in chunks of up to 1024 tokens
+    // (H200, 903-token prompt, 256M q4: 24 ms against 51 ms in chunks of 256).
+    const lm = await Idefics3LM.loadWithImageToken(ctx, store, id, imageTokenId, (d) => onProgress('weights', d, total), signal, { ...opts, maxChunk: opts.maxChunk ?? 1024 });
     let vision: Idefics3Vision;
     try {
       const lmBytes = lm.weights.gpuBytes;
