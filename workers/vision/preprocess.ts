@@ -8,6 +8,7 @@
 // image_seq_len <image> placeholders), done here so a cached photo needs no preprocessing.
 import { Idefics3ImageProcessor, RawImage } from '@huggingface/transformers';
 import { ModelFormatError, UnsupportedImageError } from '../protocol/errors';
+import type { TilerConfig } from './gpu-tiles';
 import { resizeBilinear, splitIntoTiles } from './tiles';
 
 export interface ProcessedImage {
@@ -43,6 +44,65 @@ export async function preprocessImage(proc: Idefics3ImageProcessor, image: RawIm
   if (!splitting) return { pixels: resizeBilinear(planar, tile, tile).data, tiles: 1, rows: 0, cols: 0, size: tile };
   const t = splitIntoTiles(planar, tile);
   return { pixels: t.pixels, tiles: t.tiles, rows: t.rows, cols: t.cols, size: tile };
+}
+
+type ProcFields = {
+  do_convert_rgb?: boolean;
+  do_resize?: boolean;
+  do_rescale?: boolean;
+  rescale_factor?: number;
+  do_normalize?: boolean;
+  image_mean?: number | number[];
+  image_std?: number | number[];
+  do_image_splitting?: boolean;
+  max_image_size: { longest_edge: number };
+  size?: { longest_edge?: number };
+  do_crop_margin?: boolean;
+  do_thumbnail?: boolean;
+  do_center_crop?: boolean;
+  do_flip_channel_order?: boolean;
+  pad_size?: unknown;
+  size_divisibility?: unknown;
+};
+
+/**
+ * The processor's settings for the GPU tiler (gpu-tiles.ts), or null when the config uses a step
+ * the GPU path does not reproduce (channels kept as decoded, margin crop, thumbnail, center
+ * crop, padding, channel flip):
+ * such models keep the CPU path.
+ */
+export function gpuTilerConfig(proc: Idefics3ImageProcessor): TilerConfig | null {
+  const p = proc as unknown as ProcFields;
+  if (p.do_convert_rgb === false || p.do_crop_margin || p.do_thumbnail || p.do_center_crop || p.do_flip_channel_order || p.pad_size || p.size_divisibility) return null;
+  const three = (v: number | number[] | undefined, fallback: number): [number, number, number] | null => {
+    const a = Array.isArray(v) ? v : new Array(3).fill(v ?? fallback);
+    return a.length === 3 && a.every((x) => typeof x === 'number') ? [a[0], a[1], a[2]] : null;
+  };
+  const normalize = p.do_normalize ?? false;
+  const mean = normalize ? three(p.image_mean, 0) : [0, 0, 0];
+  const std = normalize ? three(p.image_std, 1) : [1, 1, 1];
+  if (!mean || !std) return null;
+  const tile = p.max_image_size.longest_edge;
+  const edge = Math.max(p.size?.longest_edge ?? 0, tile);
+  return {
+    tile,
+    splitting: p.do_image_splitting ?? true,
+    rescale: p.do_rescale ? (p.rescale_factor ?? 1 / 255) : 1,
+    mean: mean as [number, number, number],
+    std: std as [number, number, number],
+    maxPixels: edge * edge,
+  };
+}
+
+/**
+ * transformers.js' preprocess up to and including its resize (RGB conversion, resize to the
+ * longest edge with the configured filter): the part the GPU tiler does not do.
+ */
+export async function resizeForProcessor(proc: Idefics3ImageProcessor, image: RawImage): Promise<RawImage> {
+  const p = proc as unknown as ProcFields & { resize(img: RawImage): Promise<RawImage> };
+  let img = image.rgb();
+  if (p.do_resize) img = await p.resize(img);
+  return img;
 }
 
 /** Decodes a photo (JPEG/PNG/WebP ... blob) into RGBA pixels, in a worker or a page. */

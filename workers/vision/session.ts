@@ -14,7 +14,8 @@ import type { ChatTurn, SamplingParams } from '../protocol/engine';
 import { AbortedError, ModelFormatError, ModelNotInstalledError } from '../protocol/errors';
 import type { ModelManifest, TensorStore } from '../storage/tensor-store';
 import type { FileSource } from '../storage/types';
-import { createImageProcessor, decodePhoto, preprocessImage } from './preprocess';
+import { GpuTiler } from './gpu-tiles';
+import { createImageProcessor, decodePhoto, gpuTilerConfig, preprocessImage, resizeForProcessor } from './preprocess';
 import { createVlmTokenizer, encodeVlmPrompt, parseJsonFile, renderChat, type PromptPhoto } from './prompt';
 
 export interface Idefics3SessionOptions extends Idefics3LMOptions {
@@ -24,6 +25,12 @@ export interface Idefics3SessionOptions extends Idefics3LMOptions {
   cachedPhotos?: number;
   /** Tiles per vision-encoder batch (Idefics3VisionOptions.maxBatch). */
   visionBatch?: number;
+  /**
+   * Rescale, normalize and tile photos on the GPU (gpu-tiles.ts) after transformers.js' resize;
+   * default true where the processor config allows it. false: transformers.js' preprocess +
+   * tiles.ts on the CPU (the reference path).
+   */
+  gpuTiling?: boolean;
 }
 
 interface CachedPhoto extends PromptPhoto {
@@ -99,7 +106,9 @@ export class Idefics3Session {
       encode: (text) => tok.encode(text, { add_special_tokens: false }),
       decode: (ids) => (ids.length === 0 ? '' : tok.decode(ids as number[], { skip_special_tokens: true, clean_up_tokenization_spaces: false })),
     };
-    return new Idefics3Session(lm, vision, imageProc, tok, chatTok, seqLen, opts);
+    const tilerCfg = opts.gpuTiling === false ? null : gpuTilerConfig(imageProc);
+    const tiler = tilerCfg && tilerCfg.tile === vision.shape.imageSize ? new GpuTiler(ctx, tilerCfg, vision.input) : null;
+    return new Idefics3Session(lm, vision, imageProc, tok, chatTok, seqLen, opts, tiler);
   }
 
   private constructor(
@@ -110,6 +119,7 @@ export class Idefics3Session {
     private readonly chatTok: ChatTokenizer,
     readonly seqLen: number,
     private readonly opts: Idefics3SessionOptions,
+    private readonly tiler: GpuTiler | null,
   ) {}
 
   get gpuBytes(): number {
@@ -126,11 +136,25 @@ export class Idefics3Session {
     }
     const t0 = performance.now();
     const image = await (this.opts.decode ?? decodePhoto)(part.blob);
-    const pre = await preprocessImage(this.imageProc, image);
-    const preprocessMs = performance.now() - t0;
-    const enc = await this.vision.encode(pre.pixels, pre.tiles);
+    let enc: EncodedImage;
+    let grid: { rows: number; cols: number };
+    let preprocessMs: number;
+    const tiler = this.tiler;
+    if (tiler) {
+      // CPU: transformers.js' resize only; GPU: rescale, normalize, tiles, global image, encoder.
+      const resized = await resizeForProcessor(this.imageProc, image);
+      const plan = tiler.plan(resized.height, resized.width);
+      preprocessMs = performance.now() - t0;
+      enc = await this.vision.encodeWith(plan.tiles, (rec) => tiler.record(rec, resized, plan));
+      grid = plan;
+    } else {
+      const pre = await preprocessImage(this.imageProc, image);
+      preprocessMs = performance.now() - t0;
+      enc = await this.vision.encode(pre.pixels, pre.tiles);
+      grid = pre;
+    }
     const base = this.lm.bindImage(enc.features);
-    const photo: CachedPhoto = { rows: pre.rows, cols: pre.cols, base, count: enc.tiles * enc.tokensPerTile, enc };
+    const photo: CachedPhoto = { rows: grid.rows, cols: grid.cols, base, count: enc.tiles * enc.tokensPerTile, enc };
     this.cache.set(part.id, photo);
     return { photo, encodeMs: enc.encodeMs, preprocessMs };
   }
@@ -193,6 +217,7 @@ export class Idefics3Session {
   destroy(): void {
     for (const p of this.cache.values()) p.enc.destroy();
     this.cache.clear();
+    this.tiler?.destroy();
     this.vision.destroy();
     this.lm.destroy();
   }

@@ -29,7 +29,7 @@ export function resizeForVisionEncoder(height: number, width: number, tile: numb
 }
 
 /** Source taps of a linear, half-pixel resize along one axis (ONNX Resize semantics, clamped). */
-function taps(inSize: number, outSize: number): { i0: Int32Array; i1: Int32Array; w0: Float32Array; w1: Float32Array } {
+export function taps(inSize: number, outSize: number): { i0: Int32Array; i1: Int32Array; w0: Float32Array; w1: Float32Array } {
   const f = Math.fround;
   const scale = f(outSize / inSize); // ORT works in f32: matching it keeps us bit-close
 
@@ -81,6 +81,26 @@ function crop(src: Planar, top: number, left: number, height: number, width: num
       out.set(src.data.subarray(from, from + width), at + (c * height + y) * width);
     }
   }
+}
+
+/** Tile grid and resize-for-encoder size of a preprocessed image (splitIntoTiles' plan). */
+export interface TilePlan {
+  /** Size after resizeForVisionEncoder (tile x tile when the image is not split). */
+  height: number;
+  width: number;
+  /** 0 x 0 when the image is one tile (no global image). */
+  rows: number;
+  cols: number;
+  tiles: number;
+}
+
+export function planTiles(height: number, width: number, tile: number, splitting = true): TilePlan {
+  if (!splitting) return { height: tile, width: tile, rows: 0, cols: 0, tiles: 1 };
+  const size = resizeForVisionEncoder(height, width, tile);
+  if (size.height <= tile && size.width <= tile) return { ...size, rows: 0, cols: 0, tiles: 1 };
+  const rows = Math.ceil(size.height / tile);
+  const cols = Math.ceil(size.width / tile);
+  return { ...size, rows, cols, tiles: rows * cols + 1 };
 }
 
 export interface Tiles {

@@ -129,16 +129,31 @@ export class Idefics3Vision {
    */
   async encode(pixels: Float32Array, tiles: number): Promise<EncodedImage> {
     const s = this.shape;
-    const t0 = performance.now();
     if (tiles < 1 || tiles > this.maxTiles) throw new OpShapeError(`a photo of ${tiles} tiles (this model is set up for 1..${this.maxTiles})`);
     if (pixels.length !== tiles * s.channels * s.imageSize * s.imageSize) throw new OpShapeError(`pixel values hold ${pixels.length} numbers, expected ${tiles} tiles of ${s.channels}x${s.imageSize}x${s.imageSize}`);
-    this.ctx.buffers.write(this.pixels.buffer, pixels.subarray(0, tiles * s.channels * s.imageSize * s.imageSize));
+    return this.encodeWith(tiles, () => this.ctx.buffers.write(this.pixels.buffer, pixels));
+  }
+
+  /** The encoder's input, f32 [maxTiles, C, S, S]: what encodeWith's `prelude` must fill. */
+  get input(): GpuTensor {
+    return this.pixels;
+  }
+
+  /**
+   * Like encode(), with the tiles written into `input` by `prelude` (recorded first in the same
+   * command buffer, e.g. the GPU tiler of workers/vision/gpu-tiles.ts).
+   */
+  async encodeWith(tiles: number, prelude: (rec: Recorder) => void): Promise<EncodedImage> {
+    const s = this.shape;
+    const t0 = performance.now();
+    if (tiles < 1 || tiles > this.maxTiles) throw new OpShapeError(`a photo of ${tiles} tiles (this model is set up for 1..${this.maxTiles})`);
     const H = this.lmWidth;
     const Tv = this.tokensPerTile;
     const features = createF32(this.ctx, [tiles * Tv, H], 'image.features');
     const scores = createF32(this.ctx, [tiles, s.tokens], 'image.scores');
     const rec = new Recorder(this.ctx, 'encode-image');
     try {
+      prelude(rec);
       this.patchify.record(rec, { batch: tiles }); //                       patches = im2col(pixels)  (N T, C P P)
       for (let first = 0; first < tiles; first += this.maxBatch) {
         const batch = Math.min(this.maxBatch, tiles - first);

@@ -1,0 +1,77 @@
+// The processor's arithmetic after the resize, on the GPU (workers/vision/gpu-tiles.ts): from the
+// resized photo (RGB or RGBA bytes, HWC, packed 4 to a u32) straight to the encoder's input tiles
+// o[N, 3, S, S] f32, one thread per output element:
+//   v = (byte * rescale - mean[c]) / std[c]                       (transformers.js rescale/normalize)
+//   tile n < tiles: o = bilinear(v) at row top + y, column left + x of the image resized to
+//                   H2 x W2 (ONNX Resize linear / half-pixel taps, tiles.ts), the last row/column
+//                   of tiles aligned to the far edge
+//   global (last):  o = bilinear over that H2 x W2 image (itself bilinear of v) down to S x S
+// Taps (first index, second index, weights) come precomputed from the CPU, so the f32 tap
+// arithmetic is tiles.ts' own: u32 tap[4 k + 0..1] indices, bitcast f32 tap[4 k + 2..3] weights.
+#include "common"
+
+struct Params {
+  total: u32, size: u32, tiles: u32, cols: u32,
+  rows: u32, h2: u32, w2: u32, srcW: u32,
+  channels: u32, yTaps: u32, xTaps: u32, gyTaps: u32,
+  gxTaps: u32, hasGlobal: u32, rescale: f32, _p0: u32,
+  mean: vec4<f32>,
+  sd: vec4<f32>,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> src: array<u32>;
+@group(0) @binding(2) var<storage, read> taps: array<u32>;
+@group(0) @binding(3) var<storage, read_write> o: array<f32>;
+
+fn norm(c: u32, y: u32, x: u32) -> f32 {
+  let i = (y * p.srcW + x) * p.channels + c;
+  let b = f32((src[i >> 2u] >> ((i & 3u) * 8u)) & 0xffu);
+  return (b * p.rescale - p.mean[c]) / p.sd[c];
+}
+
+// Value of the H2 x W2 resized image at (y, x), channel c.
+fn resized(c: u32, y: u32, x: u32) -> f32 {
+  let ty = p.yTaps + 4u * y;
+  let tx = p.xTaps + 4u * x;
+  let y0 = taps[ty];
+  let y1 = taps[ty + 1u];
+  let x0 = taps[tx];
+  let x1 = taps[tx + 1u];
+  let wy0 = bitcast<f32>(taps[ty + 2u]);
+  let wy1 = bitcast<f32>(taps[ty + 3u]);
+  let wx0 = bitcast<f32>(taps[tx + 2u]);
+  let wx1 = bitcast<f32>(taps[tx + 3u]);
+  return wy0 * (wx0 * norm(c, y0, x0) + wx1 * norm(c, y0, x1)) + wy1 * (wx0 * norm(c, y1, x0) + wx1 * norm(c, y1, x1));
+}
+
+@compute @workgroup_size(WG_X)
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let idx = flat_wg(wid, nwg) * WG_X + lid.x;
+  if (idx >= p.total) { return; }
+  let S = p.size;
+  let x = idx % S;
+  let y = (idx / S) % S;
+  let c = (idx / (S * S)) % 3u;
+  let n = idx / (3u * S * S);
+  if (n < p.tiles) {
+    let r = n / p.cols;
+    let cc = n % p.cols;
+    let top = select(r * S, p.h2 - S, r == p.rows - 1u);
+    let left = select(cc * S, p.w2 - S, cc == p.cols - 1u);
+    o[idx] = resized(c, top + y, left + x);
+    return;
+  }
+  // the global image: the H2 x W2 image resized to S x S
+  let ty = p.gyTaps + 4u * y;
+  let tx = p.gxTaps + 4u * x;
+  let y0 = taps[ty];
+  let y1 = taps[ty + 1u];
+  let x0 = taps[tx];
+  let x1 = taps[tx + 1u];
+  let wy0 = bitcast<f32>(taps[ty + 2u]);
+  let wy1 = bitcast<f32>(taps[ty + 3u]);
+  let wx0 = bitcast<f32>(taps[tx + 2u]);
+  let wx1 = bitcast<f32>(taps[tx + 3u]);
+  o[idx] = wy0 * (wx0 * resized(c, y0, x0) + wx1 * resized(c, y0, x1)) + wy1 * (wx0 * resized(c, y1, x0) + wx1 * resized(c, y1, x1));
+}
