@@ -62,6 +62,8 @@ export interface VlmParityReport {
   promptTokens: number;
   cropsMaxErr: number;
   globalMaxErr: number;
+  /** The app's path (transformers.js resize + GPU tiler) against the oracle's pixel_values. */
+  gpuTiles: { crops: { max: number; mean: number }; global: { max: number; mean: number } } | null;
   promptIdsEqual: boolean;
   features: { max: number; mean: number; mag: number };
   lastLogits: { max: number; mean: number; mag: number };
@@ -105,6 +107,14 @@ export async function runVlmParity(ctx: GpuContext, dir: string, quant: 'f32' | 
     const V = lm.vocabSize;
     const { ids: ourIds } = await session.prompt(chat, () => {}, never);
     const promptIdsEqual = ourIds.length === T && ourIds.every((id, i) => (id >= V ? imageTokenId : id) === ref.prompt_ids.data[i]);
+    let gpuTiles: VlmParityReport['gpuTiles'] = null;
+    if (session.gpuTiling && same) {
+      // prompt() just tiled the photo on the GPU into the vision input: compare with the oracle's tiles
+      const got = (await readF32(ctx, session.vision.input)).subarray(0, tiles * per);
+      const c = errors(got.subarray(0, (tiles - 1) * per), pv.data.subarray(0, (tiles - 1) * per));
+      const g = errors(got.subarray((tiles - 1) * per), pv.data.subarray((tiles - 1) * per));
+      gpuTiles = { crops: { max: c.max, mean: c.mean }, global: { max: g.max, mean: g.mean } };
+    }
 
     // Vision features from the oracle's pixels, then the LM on the oracle's prompt ids.
     const enc = await session.vision.encode(pv.data as Float32Array, tiles);
@@ -140,7 +150,7 @@ export async function runVlmParity(ctx: GpuContext, dir: string, quant: 'f32' | 
     while (agree < G && ours[agree] === reference[agree]) agree++;
     lm.unbindImage(base);
     enc.destroy();
-    return { dir, quant, tiles, promptTokens: T, cropsMaxErr, globalMaxErr, promptIdsEqual, features, lastLogits, firstTokenEqual, greedy: { ours, reference, agree }, installMs, loadMs };
+    return { dir, quant, tiles, promptTokens: T, cropsMaxErr, globalMaxErr, gpuTiles, promptIdsEqual, features, lastLogits, firstTokenEqual, greedy: { ours, reference, agree }, installMs, loadMs };
   } finally {
     session?.destroy();
     await rm(root, { recursive: true, force: true });

@@ -122,6 +122,11 @@ export class Idefics3Session {
     private readonly tiler: GpuTiler | null,
   ) {}
 
+  /** Whether photos are tiled on the GPU (gpu-tiles.ts) rather than by preprocessImage. */
+  get gpuTiling(): boolean {
+    return this.tiler !== null;
+  }
+
   get gpuBytes(): number {
     return this.lm.gpuBytes + this.vision.gpuBytes;
   }
