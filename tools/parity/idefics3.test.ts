@@ -2,7 +2,8 @@
 // the tiny-idefics3 fixture (random seeded f32 weights, real processor configs) is installed
 // with convertModel into a file tensor store and run on Dawn (SwiftShader here):
 //   - our Idefics3ImageProcessor tiles equal the Python processor's pixel_values (the 6 crops
-//     exactly; the global image is resampled differently, LANCZOS vs bilinear: reported only),
+//     exactly, on the CPU path and within 1e-5 on the app's GPU tiling path; the global image is
+//     resampled differently, LANCZOS vs bilinear: reported only),
 //   - the prompt ids (markers + <image> placeholders) equal the Python processor's ids,
 //   - vision features (SigLIP + pixel shuffle + projection) from the oracle's pixel_values:
 //     max |ours - ref| ≤ 1e-4 · max |ref|,
@@ -94,6 +95,10 @@ describe.skipIf(!have)('Idefics3 parity with transformers (tiny-idefics3)', () =
     const chat: ChatTurn[] = [{ role: 'user', content: [{ type: 'image', id: 'photo', blob: new Blob([]) }, { type: 'text', text: 'What is in this photo?' }] }];
     const { ids } = await session.prompt(chat, () => {}, never);
     expect(ids.map((id) => (id >= session.lm.vocabSize ? IMAGE_TOKEN : id))).toEqual(Array.from(ref.prompt_ids.data));
+    // prompt() tiled the photo on the GPU into the vision input (the app's path)
+    expect(session.gpuTiling).toBe(true);
+    const gpu = (await readF32(ctx, session.vision.input)).subarray(0, tiles * per);
+    expect(relErr(gpu.subarray(0, (tiles - 1) * per), pv.data.subarray(0, (tiles - 1) * per)).err).toBeLessThanOrEqual(1e-5);
   }, 60_000);
 
   it('vision features, prompt logits and 16 greedy tokens match', async () => {
