@@ -4,6 +4,7 @@
 // thread (tx, ty) owns rows ty*4..ty*4+3 and columns tx*4..tx*4+3 and 64+tx*4..64+tx*4+3
 // (conflict-free vec4 reads of the B tile). Edges: out-of-range rows/columns load clamped or
 // zero and are not written; f32 K needs no alignment (VEC4 = K % 4 == 0 && x_off % 4 == 0).
+// GELU: the output goes through gelu_tanh after the bias.
 #include "common"
 #include "quant"
 
@@ -16,6 +17,16 @@ const BK = 16u;
 @group(0) @binding(0) var<uniform> p: Params;
 #define QW_T u32
 #include "matmul_bindings"
+
+#if GELU
+// Epilogue y = gelu_tanh(y) (torch approximate="tanh"; the formula of activation.wgsl's gelu), for
+// SigLIP's fc1: saves a pass over the [M, 3072] activations.
+fn gelu_tanh(x: f32) -> f32 {
+  let z = clamp(0.7978845608028654 * (x + 0.044715 * x * x * x), -15.0, 15.0);
+  let t = 1.0 - 2.0 / (exp(2.0 * z) + 1.0);
+  return 0.5 * x * (1.0 + t);
+}
+#endif
 
 var<workgroup> As: array<vec4<f32>, 256>; // [BK][BM / 4]
 var<workgroup> Bs: array<vec4<f32>, 512>; // [BK][BN / 4]
@@ -139,9 +150,14 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
         let n = n0 + h * 64u + tx * 4u + j;
         if (n < p.N) {
 #if HAS_BIAS
-          y[p.y_off + m * p.N + n] = v[j] + bias[n];
+          let out = v[j] + bias[n];
 #else
-          y[p.y_off + m * p.N + n] = v[j];
+          let out = v[j];
+#endif
+#if GELU
+          y[p.y_off + m * p.N + n] = gelu_tanh(out);
+#else
+          y[p.y_off + m * p.N + n] = out;
 #endif
         }
       }

@@ -1,7 +1,7 @@
 // Barrier-free GEMM for CPU adapters (SwiftShader), where the tiled kernel's workgroup barriers
 // dominate: one thread per output, no workgroup memory. Same math, bindings and params as
 // gemm.wgsl (Y[y_off + m * N + n] = sum_k X[x_off + m * K + k] W[n, k] (+ bias[n]); WQ = 0 f32,
-// 4 q4, 8 q8; VEC4 for f32 when K % 4 == 0 and x_off % 4 == 0). Grid folded to 2-D.
+// 4 q4, 8 q8; VEC4 for f32 when K % 4 == 0 and x_off % 4 == 0; GELU epilogue). Grid folded to 2-D.
 #include "common"
 #include "quant"
 
@@ -10,6 +10,16 @@ struct Params { M: u32, N: u32, K: u32, x_off: u32, y_off: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 #define QW_T vec4<u32>
 #include "matmul_bindings"
+
+#if GELU
+// Epilogue y = gelu_tanh(y) (torch approximate="tanh"; the formula of activation.wgsl's gelu), for
+// SigLIP's fc1: saves a pass over the [M, 3072] activations.
+fn gelu_tanh(x: f32) -> f32 {
+  let z = clamp(0.7978845608028654 * (x + 0.044715 * x * x * x), -15.0, 15.0);
+  let t = 1.0 - 2.0 / (exp(2.0 * z) + 1.0);
+  return 0.5 * x * (1.0 + t);
+}
+#endif
 
 @compute @workgroup_size(WG_X)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
@@ -48,6 +58,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 #endif
 #if HAS_BIAS
   acc += bias[n];
+#endif
+#if GELU
+  acc = gelu_tanh(acc);
 #endif
   y[p.y_off + m * p.N + n] = acc;
 }

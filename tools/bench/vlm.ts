@@ -134,7 +134,7 @@ async function visionProfile(ctx: GpuContext, store: FsTensorStore, manifestId: 
         e.destroy();
       }
       const parts: Record<string, number> = {};
-      for (const part of ['gemm', 'attention', 'norm', 'gelu', 'connector'] as const) {
+      for (const part of ['gemm', 'attention', 'norm', 'connector'] as const) {
         let best = Infinity;
         for (let i = 0; i < 3; i++) {
           const rec = new Recorder(ctx, `profile-${part}`);

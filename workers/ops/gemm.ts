@@ -28,6 +28,8 @@ export interface GemmInit {
   maxM: number;
   /** Force the barrier-free kernel on or off (default: CPU adapters, small products). */
   simple?: boolean;
+  /** y = gelu_tanh(X W^T + b) (SigLIP's fc1 with its activation fused). */
+  gelu?: boolean;
 }
 
 export const GEMM_SIMPLE_WG = 64;
@@ -72,7 +74,7 @@ export class Gemm implements Op<GemmArgs> {
         op: simple ? 'gemm_simple' : 'gemm',
         source: simple ? gemmSimpleSrc : gemmSrc,
         workgroupSize: [simple ? GEMM_SIMPLE_WG : GEMM_WG, 1, 1],
-        defines: { WQ: wq, VEC4: vec4, HAS_BIAS: !!bias },
+        defines: { WQ: wq, VEC4: vec4, HAS_BIAS: !!bias, GELU: !!this.init.gelu },
         bindings: [...(wq ? (['read', 'read'] as const) : (['read'] as const)), 'read', 'rw', ...(bias ? (['read'] as const) : [])],
       });
       const bufs = wq ? [bindTensor(w), bindScales(w), bindTensor(x), bindTensor(y)] : [bindTensor(w), bindTensor(x), bindTensor(y)];

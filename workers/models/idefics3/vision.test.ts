@@ -5,8 +5,11 @@
 // Tolerance: max |gpu - cpu| ≤ 2e-4 · max|cpu| (f32, LayerNorm-normalized activations).
 import { describe, expect, it } from 'vitest';
 import { testContext } from '../../gpu/test-context';
-import { randomF32 } from '../../ops/reference/matmul';
-import { readF32, uploadF32, type GpuTensor } from '../../ops/types';
+import { Recorder } from '../../gpu/recorder';
+import { createGemm } from '../../ops/gemm';
+import { geluRef } from '../../ops/reference/activation';
+import { matmulRef, randomF32 } from '../../ops/reference/matmul';
+import { createF32, readF32, uploadF32, type GpuTensor } from '../../ops/types';
 import { patchify } from '../siglip/patchify';
 import type { SiglipShape, SiglipWeights } from '../siglip/weights';
 import { idefics3VisionRef, pixelShuffleRef, type RefWeights } from './reference';
@@ -99,5 +102,25 @@ describe('Idefics3 vision path', () => {
       expect(sum).toBeCloseTo(1, 4);
     }
     enc.destroy();
+  }, 60_000);
+
+  it('GEMM with the fused GELU epilogue (SigLIP fc1) matches gelu(x W^T + b), tiled and barrier-free kernels', async () => {
+    const ctx = await testContext();
+    const [M, N, K] = [70, 136, 48]; // edges in M and N for the 64 x 128 tile
+    const x = randomF32(M * K, 11, 2);
+    const w = randomF32(N * K, 12, 0.3);
+    const b = randomF32(N, 13, 0.5);
+    const want = geluRef(matmulRef(x, w, M, N, K, b));
+    for (const simple of [false, true]) {
+      const y = createF32(ctx, [M, N], 'test.y');
+      const g = createGemm(ctx, { w: uploadF32(ctx, w, [N, K]), x: uploadF32(ctx, x, [M, K]), y, bias: uploadF32(ctx, b, [N]), maxM: M, simple, gelu: true });
+      const rec = new Recorder(ctx, 'gemm-gelu');
+      g.record(rec, { m: M });
+      await rec.submitAndWait();
+      const got = await readF32(ctx, y);
+      let err = 0;
+      for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
+      expect(err, `simple=${simple}`).toBeLessThanOrEqual(1e-4);
+    }
   }, 60_000);
 });

@@ -8,7 +8,6 @@
 import type { GpuContext } from '../../gpu/context';
 import type { Recorder } from '../../gpu/recorder';
 import { createVisionAttention, type VisionAttention } from '../../ops/attention-presets';
-import { createGelu, type Gelu } from '../../ops/gelu';
 import { createGemm, type Gemm } from '../../ops/gemm';
 import { createLayerNorm } from '../../ops/layernorm';
 import type { RowNorm } from '../../ops/rmsnorm';
@@ -17,7 +16,7 @@ import { AddPositions } from './vision-ops';
 import type { SiglipWeights } from './weights';
 
 /** Op classes recordPart() can record alone. */
-export type EncoderPart = 'gemm' | 'attention' | 'norm' | 'gelu';
+export type EncoderPart = 'gemm' | 'attention' | 'norm';
 
 export interface SiglipActivations {
   x: GpuTensor; // (B T, vh) residual stream
@@ -37,8 +36,7 @@ interface LayerOps {
   attention: VisionAttention;
   o: Gemm;
   ln2: RowNorm; // x += o; xn = ln2(x)
-  fc1: Gemm;
-  gelu: Gelu;
+  fc1: Gemm; // GELU fused into its epilogue
   fc2: Gemm;
 }
 
@@ -88,8 +86,7 @@ export class SiglipEncoder {
         attention: createVisionAttention(ctx, last ? { ...attnInit, keyScores: a.lastScores } : attnInit),
         o: createGemm(ctx, { w: lw.o, x: a.attn, y: a.o, bias: lw.oBias, maxM: M }),
         ln2: createLayerNorm(ctx, { x: a.x, weight: lw.ln2, bias: lw.ln2Bias, out: a.xn, residual: a.o, eps: s.eps }),
-        fc1: createGemm(ctx, { w: lw.fc1, x: a.xn, y: a.h, bias: lw.fc1Bias, maxM: M }),
-        gelu: createGelu(ctx, { x: a.h }),
+        fc1: createGemm(ctx, { w: lw.fc1, x: a.xn, y: a.h, bias: lw.fc1Bias, maxM: M, gelu: true }),
         fc2: createGemm(ctx, { w: lw.fc2, x: a.h, y: a.mlp, bias: lw.fc2Bias, maxM: M }),
       });
     });
@@ -109,8 +106,7 @@ export class SiglipEncoder {
       L.attention.record(rec, { batch }); //   attn = softmax(q k^T / √hd) v, per tile, all keys   (B T, vh)
       L.o.record(rec, { m: rows }); //         o = attn Wo^T + b                                   (B T, vh)
       L.ln2.record(rec, { rows }); //          x += o; xn = ln2(x)                                 (B T, vh)
-      L.fc1.record(rec, { m: rows }); //       h = xn W1^T + b1                                    (B T, I)
-      L.gelu.record(rec, { n: rows * s.inter }); // h = gelu_tanh(h)                               (B T, I)
+      L.fc1.record(rec, { m: rows }); //       h = gelu_tanh(xn W1^T + b1)                         (B T, I)
       L.fc2.record(rec, { m: rows }); //       mlp = h W2^T + b2                                   (B T, vh)
     }
     this.post.record(rec, { rows }); //        x += mlp; out = post_ln(x)                          (B T, vh)
@@ -130,8 +126,7 @@ export class SiglipEncoder {
     for (const L of this.layers) {
       if (part === 'gemm') for (const g of [L.qkv, L.o, L.fc1, L.fc2]) g.record(rec, { m: rows });
       else if (part === 'attention') L.attention.record(rec, { batch });
-      else if (part === 'norm') for (const n of [L.ln1, L.ln2]) n.record(rec, { rows });
-      else L.gelu.record(rec, { n: rows * s.inter });
+      else for (const n of [L.ln1, L.ln2]) n.record(rec, { rows });
     }
   }
 
