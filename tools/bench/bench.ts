@@ -227,7 +227,28 @@ async function main(): Promise<void> {
           const urec = recordCost(u);
           const tokS = recordOnly ? 0 : await timeDecodeLoop(u, decodeTokens);
           const fusedTokS = recordOnly ? 0 : await timeDecodeLoop(m, decodeTokens);
-          report({ kind: 'fused-vs-unfused', model: name, quant: q, unfusedDecodeTokS: +tokS.toFixed(1), fusedDecodeTokS: +fusedTokS.toFixed(1), unfusedRecordUs: urec.recordUsPerDecode, unfusedDispatches: urec.dispatches, fusedRecordUs: rec.recordUsPerDecode, fusedDispatches: rec.dispatches });
+          // Same weights, both paths: logits of 4 one-token decode steps after a prompt.
+          let maxDiff = 0;
+          let maxAbs = 0;
+          if (!recordOnly) {
+            const prompt = promptIds(16, m.vocabSize);
+            const steps = [prompt, [1], [2], [3], [4]];
+            for (const model of [m, u]) model.kv.reset();
+            for (const ids of steps) {
+              const a = await m.stepLogits(ids, 'last');
+              const b = await u.stepLogits(ids, 'last');
+              if (ids.length > 1) continue;
+              for (let i = 0; i < a.length; i++) {
+                maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+                maxAbs = Math.max(maxAbs, Math.abs(b[i]));
+              }
+            }
+          }
+          report({
+            kind: 'fused-vs-unfused', model: name, quant: q, unfusedDecodeTokS: +tokS.toFixed(1), fusedDecodeTokS: +fusedTokS.toFixed(1),
+            unfusedRecordUs: urec.recordUsPerDecode, unfusedDispatches: urec.dispatches, fusedRecordUs: rec.recordUsPerDecode, fusedDispatches: rec.dispatches,
+            decodeLogitMaxDiff: maxDiff, decodeLogitMaxAbs: maxAbs,
+          });
           u.destroy();
         }
         if (recordOnly) {
