@@ -3,7 +3,10 @@
 // tiles and the global image it writes equal preprocessImage's within 1e-5 (f32 tap arithmetic
 // on both sides; the CPU path rescales/normalizes in JS numbers). Covers a photo at the
 // processor's size (no resize), up- and down-scaled photos, the tile grid's far-edge alignment,
-// a photo small enough for one tile, a config without splitting, and RGBA input.
+// a photo small enough for one tile, a config without splitting, and RGBA input. The GPU Lanczos
+// resize (resample.wgsl, PIL's arithmetic) against its CPU reference (resample.ts), and the whole
+// GPU path against the CPU reference resize + tiles.ts; its distance from transformers.js' own
+// resize (sharp's lanczos3 under Node) is reported and loosely bounded.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RawImage } from '@huggingface/transformers';
@@ -13,7 +16,9 @@ import { Recorder } from '../gpu/recorder';
 import { testContext } from '../gpu/test-context';
 import { createF32, readF32, type GpuTensor } from '../ops/types';
 import { GpuTiler } from './gpu-tiles';
-import { createImageProcessor, gpuTilerConfig, preprocessImage, resizeForProcessor } from './preprocess';
+import { createImageProcessor, gpuTilerConfig, preprocessImage, processorResizeSize, resizeForProcessor } from './preprocess';
+import { lanczosResizeRef } from './resample';
+import { splitIntoTiles } from './tiles';
 import { parseJsonFile } from './prompt';
 import { syntheticPhoto } from './test-photo';
 
@@ -80,4 +85,52 @@ describe('GPU tiler', () => {
     // A config that keeps the channels as decoded stays on the CPU path (transformers.js semantics).
     expect(gpuTilerConfig(createImageProcessor({ ...config(TINY), do_convert_rgb: false }))).toBeNull();
   }, 60_000);
+
+  const resizeCases: [string, number, number, number][] = [
+    [TINY, 40, 30, 3], // upscaled to 192x144
+    [TINY, 500, 333, 4], // downscaled (antialiased taps) to 192x127, RGBA as a browser decodes
+    [DEMO, 700, 413, 3],
+  ];
+  for (const [dir, w, h, channels] of resizeCases) {
+    it(`GPU Lanczos resize + tiles of a ${w}x${h} photo (${channels} channels) equal the CPU reference`, async () => {
+      const proc = createImageProcessor(config(dir));
+      const tc = gpuTilerConfig(proc)!;
+      const rgb = syntheticPhoto(w, h);
+      const photo = channels === 3 ? rgb : new RawImage(Uint8ClampedArray.from({ length: w * h * 4 }, (_, i) => (i % 4 === 3 ? 255 : rgb.data[(i >> 2) * 3 + (i % 4)])), w, h, 4);
+      const [W1, H1] = processorResizeSize(proc, photo);
+      // CPU reference: PIL-style Lanczos, then transformers.js' rescale/normalize, then tiles.ts
+      const planar = lanczosResizeRef(photo.data, w, h, channels, W1, H1);
+      const norm = planar.map((v, i) => (v * tc.rescale - tc.mean[Math.floor(i / (W1 * H1))]) / tc.std[Math.floor(i / (W1 * H1))]);
+      const want = splitIntoTiles({ data: norm, height: H1, width: W1 }, tc.tile);
+      const out = createF32(ctx, [want.tiles, 3, tc.tile, tc.tile], 'test.tiles');
+      outs.push(out);
+      const tiler = new GpuTiler(ctx, tc, out);
+      try {
+        const plan = tiler.plan(H1, W1);
+        expect(plan.tiles).toBe(want.tiles);
+        const rec = new Recorder(ctx, 'test-resize');
+        tiler.recordFromPhoto(rec, photo, W1, H1, plan);
+        await rec.submitAndWait();
+        const got = await readF32(ctx, out);
+        let err = 0;
+        let off = 0;
+        for (let i = 0; i < want.pixels.length; i++) {
+          const d = Math.abs(got[i] - want.pixels[i]);
+          err = Math.max(err, d);
+          if (d > 1e-5) off++;
+        }
+        // 8-bit rounding may flip where f32 and f64 sums straddle .5: one level (2/255 after normalize)
+        expect(err).toBeLessThanOrEqual(2 / 255 + 1e-5);
+        expect(off / want.pixels.length).toBeLessThan(0.01);
+        // transformers.js' own resize (sharp lanczos3 here, a canvas in browsers) is close, not equal
+        const js = await preprocessImage(proc, photo);
+        let sum = 0;
+        for (let i = 0; i < js.pixels.length; i++) sum += Math.abs(got[i] - js.pixels[i]);
+        console.log(`${w}x${h}: GPU vs CPU reference max ${err.toExponential(2)} (${off} values off), vs transformers.js resize mean |d| ${(sum / js.pixels.length).toFixed(4)}`);
+        expect(sum / js.pixels.length).toBeLessThan(0.1); // the synthetic photo is a sawtooth: a worst case for filter differences
+      } finally {
+        tiler.destroy();
+      }
+    }, 60_000);
+  }
 });

@@ -82,15 +82,12 @@ export function gpuTilerConfig(proc: Idefics3ImageProcessor): TilerConfig | null
   const mean = normalize ? three(p.image_mean, 0) : [0, 0, 0];
   const std = normalize ? three(p.image_std, 1) : [1, 1, 1];
   if (!mean || !std) return null;
-  const tile = p.max_image_size.longest_edge;
-  const edge = Math.max(p.size?.longest_edge ?? 0, tile);
   return {
-    tile,
+    tile: p.max_image_size.longest_edge,
     splitting: p.do_image_splitting ?? true,
     rescale: p.do_rescale ? (p.rescale_factor ?? 1 / 255) : 1,
     mean: mean as [number, number, number],
     std: std as [number, number, number],
-    maxPixels: edge * edge,
   };
 }
 
@@ -103,6 +100,12 @@ export async function resizeForProcessor(proc: Idefics3ImageProcessor, image: Ra
   let img = image.rgb();
   if (p.do_resize) img = await p.resize(img);
   return img;
+}
+
+/** The size transformers.js' resize step gives `image` ([width, height]; the image itself when do_resize is off). */
+export function processorResizeSize(proc: Idefics3ImageProcessor, image: RawImage): [number, number] {
+  const p = proc as unknown as ProcFields & { get_resize_output_image_size(img: RawImage, size: unknown): [number, number] };
+  return p.do_resize ? p.get_resize_output_image_size(image, p.size) : [image.width, image.height];
 }
 
 /** Decodes a photo (JPEG/PNG/WebP ... blob) into RGBA pixels, in a worker or a page. */

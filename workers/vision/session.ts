@@ -15,7 +15,7 @@ import { AbortedError, ModelFormatError, ModelNotInstalledError } from '../proto
 import type { ModelManifest, TensorStore } from '../storage/tensor-store';
 import type { FileSource } from '../storage/types';
 import { GpuTiler } from './gpu-tiles';
-import { createImageProcessor, decodePhoto, gpuTilerConfig, preprocessImage, resizeForProcessor } from './preprocess';
+import { createImageProcessor, decodePhoto, gpuTilerConfig, preprocessImage, processorResizeSize, resizeForProcessor } from './preprocess';
 import { createVlmTokenizer, encodeVlmPrompt, parseJsonFile, renderChat, type PromptPhoto } from './prompt';
 
 export interface Idefics3SessionOptions extends Idefics3LMOptions {
@@ -31,6 +31,12 @@ export interface Idefics3SessionOptions extends Idefics3LMOptions {
    * tiles.ts on the CPU (the reference path).
    */
   gpuTiling?: boolean;
+  /**
+   * With GPU tiling, also resize on the GPU with PIL's Lanczos (resample.ts: what transformers'
+   * Python processor does) instead of transformers.js' resize (canvas / sharp) on the CPU.
+   * Default true.
+   */
+  gpuResize?: boolean;
 }
 
 interface CachedPhoto extends PromptPhoto {
@@ -145,7 +151,15 @@ export class Idefics3Session {
     let grid: { rows: number; cols: number };
     let preprocessMs: number;
     const tiler = this.tiler;
-    if (tiler) {
+    if (tiler && this.opts.gpuResize !== false) {
+      // GPU: Lanczos resize to the processor's size, rescale, normalize, tiles, global image, encoder.
+      const photo = image.channels === 3 || image.channels === 4 ? image : image.rgb();
+      const [w, h] = processorResizeSize(this.imageProc, photo);
+      const plan = tiler.plan(h, w);
+      preprocessMs = performance.now() - t0;
+      enc = await this.vision.encodeWith(plan.tiles, (rec) => tiler.recordFromPhoto(rec, photo, w, h, plan));
+      grid = plan;
+    } else if (tiler) {
       // CPU: transformers.js' resize only; GPU: rescale, normalize, tiles, global image, encoder.
       const resized = await resizeForProcessor(this.imageProc, image);
       const plan = tiler.plan(resized.height, resized.width);

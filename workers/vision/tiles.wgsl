@@ -1,5 +1,6 @@
 // The processor's arithmetic after the resize, on the GPU (workers/vision/gpu-tiles.ts): from the
-// resized photo (RGB or RGBA bytes, HWC, packed 4 to a u32) straight to the encoder's input tiles
+// resized photo (RGB or RGBA bytes, HWC, packed 4 to a u32; or, with SRC_F32, the planar
+// [3, H, W] 8-bit values resample.wgsl wrote) straight to the encoder's input tiles
 // o[N, 3, S, S] f32, one thread per output element:
 //   v = (byte * rescale - mean[c]) / std[c]                       (transformers.js rescale/normalize)
 //   tile n < tiles: o = bilinear(v) at row top + y, column left + x of the image resized to
@@ -20,13 +21,21 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
+#if SRC_F32
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+#else
 @group(0) @binding(1) var<storage, read> src: array<u32>;
+#endif
 @group(0) @binding(2) var<storage, read> taps: array<u32>;
 @group(0) @binding(3) var<storage, read_write> o: array<f32>;
 
 fn norm(c: u32, y: u32, x: u32) -> f32 {
+#if SRC_F32
+  let b = src[(c * p.channels + y) * p.srcW + x]; // here `channels` holds the source height
+#else
   let i = (y * p.srcW + x) * p.channels + c;
   let b = f32((src[i >> 2u] >> ((i & 3u) * 8u)) & 0xffu);
+#endif
   return (b * p.rescale - p.mean[c]) / p.sd[c];
 }
 
