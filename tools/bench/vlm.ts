@@ -2,7 +2,7 @@
 // by tools/bench/build.mjs, and the Idefics3 parity runner for the GPU host.
 //
 //   node dist-bench/vlm.mjs ttft [--models smolvlm-256m,smolvlm-500m] [--quants q4,q8] [--chunks 1024]
-//        [--tiling gpu,cpu] [--runs 3] [--photo 1536x1024] [--vision-batches 4,13] [--json FILE]
+//        [--tiling gpu,tiles,cpu] [--runs 3] [--photo 1536x1024] [--vision-batches 4,13] [--json FILE]
 //   node dist-bench/vlm.mjs ttft --small          (= --models tiny-vlm-bench --photo 192x128, SwiftShader)
 //   node dist-bench/vlm.mjs parity DIR [DIR...] [--quants f32,q8,q4] [--json FILE]
 //
@@ -10,8 +10,9 @@
 // (vlm-model.ts) is installed (convertModel: quantize into a file tensor store) and loaded as the
 // app loads it (Idefics3Session); after one warm-up answer (pipeline compilation), each run asks
 // about a NEW photo (never cached) in a new conversation and stops after the first token:
-// TTFT = photo decode + preprocessing (CPU: transformers.js' resize, and with --tiling cpu also its
-// rescale/normalize + tiles.ts) + vision encoder (upload, GPU tiling, patchify, SigLIP, connector;
+// TTFT = photo decode + CPU preprocessing (--tiling gpu: none, the app's default: GPU Lanczos resize
+// + tiling; tiles: transformers.js' resize on the CPU, tiling on the GPU; cpu: transformers.js'
+// preprocess + tiles.ts) + vision encoder (upload, GPU preprocessing, patchify, SigLIP, connector;
 // waited for) + LM prefill up to the first token
 // (GPU argmax, one readback). Peak GPU memory = the most bytes alive in GPU buffers from load to
 // the end of the runs, less what was alive before the load (vlm-memory.ts: every createBuffer,
@@ -45,6 +46,7 @@ function opt(argv: string[], name: string, fallback: string): string {
   return i >= 0 && i + 1 < argv.length ? argv[i + 1] : fallback;
 }
 
+type Tiling = 'gpu' | 'tiles' | 'cpu';
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const r1 = (x: number) => Math.round(x * 10) / 10;
 
@@ -52,7 +54,7 @@ export interface TtftRow {
   model: string;
   quant: string;
   maxChunk: number;
-  tiling: 'gpu' | 'cpu';
+  tiling: Tiling;
   tiles: number;
   visualTokens: number;
   promptTokens: number;
@@ -69,13 +71,13 @@ export interface TtftRow {
   peakGpuMB: number;
 }
 
-async function ttftOne(ctx: GpuContext, mem: GpuMemoryTracker, store: FsTensorStore, dir: string, model: string, quant: string, maxChunk: number, tiling: 'gpu' | 'cpu', photo: [number, number], runs: number): Promise<TtftRow> {
+async function ttftOne(ctx: GpuContext, mem: GpuMemoryTracker, store: FsTensorStore, dir: string, model: string, quant: string, maxChunk: number, tiling: Tiling, photo: [number, number], runs: number): Promise<TtftRow> {
   const manifest = await requireManifest(store, `${model}-${quant}`);
   const image = syntheticPhoto(photo[0], photo[1]);
   mem.resetPeak();
   const liveBefore = mem.live; // buffers left by earlier sessions (pool free lists) are not this one's
   let t = performance.now();
-  const session = await Idefics3Session.load(ctx, store, manifest, dirFileSource(dir), () => {}, never, { decode: async () => image, capacity: 2048, maxChunk, gpuTiling: tiling === 'gpu' });
+  const session = await Idefics3Session.load(ctx, store, manifest, dirFileSource(dir), () => {}, never, { decode: async () => image, capacity: 2048, maxChunk, gpuTiling: tiling !== 'cpu', gpuResize: tiling === 'gpu' });
   const loadMs = performance.now() - t;
   try {
     const ask = async (id: string) => {
@@ -99,7 +101,7 @@ async function ttftOne(ctx: GpuContext, mem: GpuMemoryTracker, store: FsTensorSt
       model,
       quant,
       maxChunk,
-      tiling: session.gpuTiling ? 'gpu' : 'cpu',
+      tiling: session.gpuTiling ? tiling : 'cpu',
       tiles: warm.visualTokens / session.seqLen,
       visualTokens: warm.visualTokens,
       promptTokens: warm.promptTokens,
@@ -159,7 +161,7 @@ async function ttft(argv: string[]): Promise<void> {
   const models = opt(argv, '--models', small ? 'tiny-vlm-bench' : 'smolvlm-256m,smolvlm-500m').split(',');
   const quants = opt(argv, '--quants', 'q4,q8').split(',') as Array<'q4' | 'q8' | 'f32'>;
   const chunks = opt(argv, '--chunks', '1024').split(',').map(Number);
-  const tilings = opt(argv, '--tiling', 'gpu').split(',') as Array<'gpu' | 'cpu'>;
+  const tilings = opt(argv, '--tiling', 'gpu').split(',') as Tiling[];
   const runs = Number(opt(argv, '--runs', '3'));
   const [pw, ph] = opt(argv, '--photo', small ? '192x128' : '1536x1024').split('x').map(Number);
   const batches = argv.includes('--vision-batches') ? opt(argv, '--vision-batches', '4').split(',').map(Number) : [];
