@@ -37,7 +37,7 @@ else
   python3 tools/eval/eval_transformers.py --model "$E" --n-per-type "${NEVAL:-100}" --max-new-tokens 100 \
     --out "$OUT/eval.json" "${DUMP[@]}"
   if [ "${ENGINE_EVAL:-0}" = 1 ]; then
-    node dist-eval/engine-eval.mjs --model "$E" --heldout "$W/heldout" --max-new-tokens 100 \
+    node dist-eval/engine-eval.mjs --model "$E" --heldout "$W/heldout" --max-new-tokens 100 --time-budget "${ENGINE_BUDGET:-600}" \
       --out "$OUT/engine-eval.json" --compare "$OUT/eval.json"
   fi
   if [ "${PPD:-1}" = 1 ]; then

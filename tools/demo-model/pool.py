@@ -40,8 +40,9 @@ class SceneStream(torch.utils.data.IterableDataset):
     prefix ids, qas [(question suffix ids, answer ids)]) from training seeds only."""
 
     def __init__(self, tokenizer, seq_len: int, seed: int, chunk: int = 4, easy_fraction: float = data.EASY_FRACTION,
-                 longest: int = 1024, tile: int = 256):
+                 longest: int = 1024, tile: int = 256, weights: dict[str, float] | None = None):
         self.tok, self.seq_len, self.seed, self.chunk = tokenizer, seq_len, seed, chunk
+        self.weights = weights or data.QA_WEIGHTS
         self.easy, self.longest, self.tile = easy_fraction, longest, tile
 
     def record(self, seed: int, prefixes: dict) -> dict:
@@ -52,7 +53,7 @@ class SceneStream(torch.utils.data.IterableDataset):
             prefixes[(rows, cols)] = self.tok(prefix_text(rows, cols, self.seq_len), add_special_tokens=False)["input_ids"]
         qas = []
         for _ in range(QAS_PER_SCENE):
-            _, q, a = scenes.make_qa(sc, rng, weights=data.QA_WEIGHTS)
+            _, q, a = scenes.make_qa(sc, rng, weights=self.weights)
             qas.append((self.tok(question_suffix(q), add_special_tokens=False)["input_ids"],
                         self.tok(data.answer_text(a), add_special_tokens=False)["input_ids"]))
         return {"tiles": torch.from_numpy(tiles), "aux": torch.from_numpy(data.aux_labels(sc, tiles.shape[0])),

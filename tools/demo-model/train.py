@@ -50,6 +50,7 @@ def parse_args():
     p.add_argument("--pool", type=int, default=4000, help="scenes kept on the GPU (newest first)")
     p.add_argument("--pool-min", type=int, default=256, help="scenes rendered before the first step")
     p.add_argument("--easy-fraction", type=float, default=data.EASY_FRACTION)
+    p.add_argument("--qa-weights", default="", help="question-type weights, e.g. color=1.5,describe=1 (rest: data.QA_WEIGHTS)")
     p.add_argument("--aux-weight", type=float, default=1.0)
     p.add_argument("--connector-scale", type=float, default=1.0,
                    help="multiply the connector weights by this at start (resume: shrink image embeddings)")
@@ -196,7 +197,14 @@ def main() -> None:
     image_token_id = config.image_token_id
     tpt = hf_files.IMAGE_SEQ_LEN
 
-    stream = pool.SceneStream(tok, tpt, seed=args.seed * 10_000_000 + 5_000_000, easy_fraction=args.easy_fraction)
+    weights = dict(data.QA_WEIGHTS)
+    for kv in filter(None, args.qa_weights.split(",")):
+        k, v = kv.split("=")
+        assert k in weights, f"unknown question type {k}"
+        weights[k] = float(v)
+    print(f"question weights {weights}, easy fraction {args.easy_fraction}", flush=True)
+    stream = pool.SceneStream(tok, tpt, seed=args.seed * 10_000_000 + 5_000_000, easy_fraction=args.easy_fraction,
+                              weights=weights)
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=args.workers, prefetch_factor=4,
                                          persistent_workers=True)
     incoming: queue.Queue = queue.Queue(maxsize=256)
