@@ -49,7 +49,12 @@ export function decodePng(bytes: Uint8Array, name = 'image'): DecodedPng {
     at += 12 + len;
   }
   if (!width || !height || idat.length === 0) throw new UnsupportedImageError(`${name}: the PNG has no header or no image data.`);
-  const raw = inflateSync(Buffer.concat(idat));
+  let raw: Buffer;
+  try {
+    raw = inflateSync(Buffer.concat(idat));
+  } catch (e) {
+    throw new UnsupportedImageError(`${name}: the PNG's image data is damaged (${(e as Error).message}).`);
+  }
   const stride = width * channels;
   if (raw.length < (stride + 1) * height) throw new UnsupportedImageError(`${name}: the PNG's image data is truncated.`);
   const out = new Uint8Array(stride * height);
