@@ -446,6 +446,9 @@ test('accessibility: no axe violations in the empty state, composer, conversatio
 // With the bundled demo model, installed by the app itself on first start, and the real engine
 // (inference worker, WebGPU on SwiftShader). Text-only questions keep these quick; the photo path
 // is e2e/demo.spec.ts. Decoding is greedy, so the same thread always gets the same answer.
+// The question is one the demo answers at length even without a photo (Stop and a reload need an
+// answer still streaming at the 16-token cap; the current weights answer a text-only colour
+// question in 2 tokens).
 
 /** The text stored for a message (what Copy puts on the clipboard). */
 function storedAnswers(page: Page): Promise<{ text: string; status: string }[]> {
@@ -482,7 +485,7 @@ test('with the demo model: real streamed answers with stats, Copy, Regenerate, S
   const answers = page.getByRole('article', { name: 'Lumen' });
   const stats = /first token [\d.]+ m?s · [\d.]+ tok\/s · [1-9]\d* tokens?/;
   const t0 = Date.now();
-  await input.fill('What color is the circle?');
+  await input.fill('What do you see?');
   await input.press('Enter');
   await expect(answers).toHaveAttribute('aria-busy', 'true');
   await expect(answers.locator('[aria-live="polite"]'), 'streamed text is announced').toHaveCount(1);
@@ -509,7 +512,7 @@ test('with the demo model: real streamed answers with stats, Copy, Regenerate, S
   expect(again.map((m) => [m.text, m.status])).toEqual([[full.text, 'done']]);
 
   // Esc while the answer streams stops it: kept as 'stopped' with what was written (a prefix).
-  await input.fill('What color is the circle?');
+  await input.fill('What do you see?');
   await input.press('Enter');
   await expect(answers.last()).toHaveAttribute('aria-busy', 'true');
   await page.keyboard.press('Escape');
@@ -520,11 +523,11 @@ test('with the demo model: real streamed answers with stats, Copy, Regenerate, S
   expect(stopped.text.length).toBeLessThan(full.text.length);
 
   // A reload while an answer is being written leaves it 'interrupted', with Retry once the model is back.
-  await input.fill('What color is the circle?');
+  await input.fill('What do you see?');
   await input.press('Enter');
   await expect(answers.last()).toHaveAttribute('aria-busy', 'true');
   await page.reload();
-  await sidebar(page).getByRole('button', { name: 'What color is the circle?', exact: true }).click();
+  await sidebar(page).getByRole('button', { name: 'What do you see?', exact: true }).click();
   await expect(answers.last()).toContainText('This answer was cut off');
   const cut = (await storedAnswers(page)).at(-1)!;
   expect(cut.status).toBe('interrupted');
