@@ -2,6 +2,8 @@
 # The GPU-host command lines for the demo model (run from the repository root on the host).
 #   MODE=smoke bash tools/demo-model/host_run.sh   # a few minutes: checks + 60 steps + tiny eval/PPD
 #   MODE=full  bash tools/demo-model/host_run.sh   # checks + training (STEPS, BUDGET s) + eval [+ engine eval] + PPD + reference
+#   MODE=ppd   bash tools/demo-model/host_run.sh   # PPD prompt embeddings for the shipped weights only (~2 min):
+#              $OUT/ppd.safetensors -> public/models/lumen-demo/, $OUT/ppd.json -> tools/ppd/results-lumen-demo.json
 # RESUME=dir continues from ckpt_text/ckpt_vision.safetensors in dir, or from an exported folder's
 # model.safetensors (e.g. public/models/lumen-demo); TOKENIZER=dir reuses a trained tokenizer/processor.
 # EXTRA passes more train.py flags. CHECKS=0 skips checks.py, PPD=0 skips PPD training, NEVAL sets
@@ -17,6 +19,12 @@ E=$W/lumen-demo
 OUT=${OUT:-/tmp/demo-out}
 mkdir -p "$W" "$OUT"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
+if [ "$MODE" = ppd ]; then
+  python3 tools/ppd/train_ppd.py --model public/models/lumen-demo --out "$OUT/ppd.safetensors" --n-train "${PPD_N:-800}" \
+    --n-eval 200 --gen-batch 400 --max-new-tokens 100 --steps "${PPD_STEPS:-800}" --time-budget "${PPD_BUDGET:-35}" \
+    --report "$OUT/ppd.json"
+  exit 0
+fi
 TOK=${TOKENIZER:-$W/tokenizer}
 if [ ! -f "$TOK/tokenizer.json" ]; then python3 tools/demo-model/hf_files.py "$TOK"; fi
 RES=()
