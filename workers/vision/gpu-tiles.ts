@@ -1,17 +1,18 @@
-// The Idefics3 processor's work after the resize, on the GPU: the resized photo's bytes are
-// uploaded as they are (RGB/RGBA, 8-bit) and one dispatch (tiles.wgsl) rescales, normalizes,
-// resizes to multiples of the tile size (ONNX linear / half-pixel, as tiles.ts and transformers.js
-// do), cuts the tiles and makes the global image, writing the encoder's input [N, 3, S, S]
-// directly. The CPU keeps only decoding and transformers.js' own resize to the longest edge
-// (canvas in a browser, sharp under Node). On the GPU host this took preprocessing of a
-// 1536x1024 photo from ~500-740 ms (transformers.js rescale/normalize loops + tiles.ts in JS) to
-// the resize alone; gpu-tiles.test.ts checks equality with the CPU path (transformers.js
-// preprocess + tiles.ts) within 1e-5.
+// The Idefics3 image processor on the GPU, writing the encoder's input [N, 3, S, S] directly from
+// the decoded photo's bytes (uploaded as they are, RGB/RGBA 8-bit). Two modes:
+//   recordFromPhoto (the app's default): the Python processor's arithmetic, what SmolVLM was
+//     trained with: PIL Lanczos resizes (resample.wgsl, 8-bit passes) to the longest edge, to tile
+//     multiples and, for the global image, to S x S; crops; rescale + normalize (tiles.wgsl).
+//   record: after transformers.js' own resize on the CPU (canvas / sharp), its arithmetic for the
+//     rest: rescale, normalize, ONNX linear resize to tile multiples, crops and global (= tiles.ts).
+// The CPU keeps only decoding. On an H100 this took a 1536x1024 photo's preprocessing from ~480 ms
+// (transformers.js + tiles.ts in JS) to ~0 ms of CPU (docs/BENCHMARKS.md, "Photo to first token").
+// gpu-tiles.test.ts checks both modes against CPU references.
 import type { RawImage } from '@huggingface/transformers';
 import type { GpuContext } from '../gpu/context';
 import type { Kernel } from '../gpu/pipelines';
 import { createBindGroup, type Recorder } from '../gpu/recorder';
-import { bindTensor, grid2d, numel, OpShapeError, type GpuTensor } from '../ops/types';
+import { grid2d, numel, OpShapeError, type GpuTensor } from '../ops/types';
 import { lanczosTaps, type AxisTaps } from './resample';
 import resampleSrc from './resample.wgsl?raw';
 import { planTiles, taps, type TilePlan } from './tiles';
@@ -31,6 +32,7 @@ export interface TilerConfig {
 export class GpuTiler {
   private readonly tilesBytes: Kernel;
   private readonly tilesF32: Kernel;
+  private readonly passHBytes: Kernel;
   private readonly passH: Kernel;
   private readonly passV: Kernel;
   private readonly grown = new Map<string, GPUBuffer>();
@@ -43,11 +45,12 @@ export class GpuTiler {
     readonly out: GpuTensor,
   ) {
     const tiles = (f32: boolean) => ctx.pipelines.get({ op: 'vision_tiles', source: tilesSrc, workgroupSize: [WG, 1, 1], defines: { SRC_F32: f32 }, bindings: ['read', 'read', 'rw'] });
-    const pass = (p: 'h' | 'v') => ctx.pipelines.get({ op: 'vision_resample', source: resampleSrc, workgroupSize: [WG, 1, 1], defines: { PASS: p }, bindings: ['read', 'read', 'rw'] });
+    const pass = (p: 'h' | 'v', bytes: boolean) => ctx.pipelines.get({ op: 'vision_resample', source: resampleSrc, workgroupSize: [WG, 1, 1], defines: { PASS: p, SRC_BYTES: bytes }, bindings: ['read', 'read', 'rw'] });
     this.tilesBytes = tiles(false);
     this.tilesF32 = tiles(true);
-    this.passH = pass('h');
-    this.passV = pass('v');
+    this.passHBytes = pass('h', true);
+    this.passH = pass('h', false);
+    this.passV = pass('v', false);
   }
 
   /** A scratch buffer of at least `bytes` that only grows (kept for the next photo). */
@@ -90,46 +93,65 @@ export class GpuTiler {
   }
 
   /**
-   * Records PIL's Lanczos resize of the decoded `photo` to width x height (resample.wgsl: the
-   * resize of transformers' Python processor, on the GPU) and then the tiles of the result.
+   * Records the Python processor's preprocessing of the decoded `photo` with PIL's arithmetic
+   * (resample.wgsl): Lanczos resize to width x height (the longest edge), Lanczos resize to the
+   * tile multiples of `plan`, tiles cut from that, the global image a Lanczos resize of it to
+   * tile x tile (without splitting: one Lanczos resize to tile x tile); then rescale + normalize.
    */
   recordFromPhoto(rec: Recorder, photo: RawImage, width: number, height: number, plan: TilePlan): void {
+    const S = this.cfg.tile;
     const src = this.uploadBytes(photo);
-    const tx = lanczosTaps(photo.width, width);
-    const ty = lanczosTaps(photo.height, height);
+    const a = this.recordResize(rec, 'a', src, true, photo.width, photo.height, photo.channels, width, height); // (3, H1, W1)
+    if (plan.rows === 0) {
+      const one = width === S && height === S ? a : this.recordResize(rec, 'b', a, false, width, height, 3, S, S); // (3, S, S)
+      this.recordTiles(rec, this.tilesF32, one, S, S, S, { height: S, width: S, rows: 0, cols: 0, tiles: 1 });
+      return;
+    }
+    const b = this.recordResize(rec, 'b', a, false, width, height, 3, plan.width, plan.height); //    (3, H2, W2)
+    const g = this.recordResize(rec, 'g', b, false, plan.width, plan.height, 3, S, S); //                (3, S, S)
+    const grid = plan.rows * plan.cols;
+    this.recordTiles(rec, this.tilesF32, b, plan.width, plan.height, plan.height, { ...plan, tiles: grid }, 0, false); // tiles = crops(b)
+    this.recordTiles(rec, this.tilesF32, g, S, S, S, { height: S, width: S, rows: 0, cols: 0, tiles: 1 }, grid); //        global = g
+  }
+
+  /** Records PIL's two-pass Lanczos resize of `src` (HWC bytes, or planar f32) into a planar f32 buffer. */
+  private recordResize(rec: Recorder, name: string, src: GPUBuffer, bytes: boolean, inW: number, inH: number, channels: number, outW: number, outH: number): GPUBuffer {
+    const tx = lanczosTaps(inW, outW);
+    const ty = lanczosTaps(inH, outH);
     const pack = (a: AxisTaps, into: Uint32Array, at: number) => {
       const f = new Float32Array(into.buffer);
       for (let i = 0; i < a.start.length; i++) {
-        const b = at + i * (a.stride + 2);
-        into[b] = a.start[i];
-        into[b + 1] = a.count[i];
-        f.set(a.weights.subarray(i * a.stride, i * a.stride + a.count[i]), b + 2);
+        const o = at + i * (a.stride + 2);
+        into[o] = a.start[i];
+        into[o + 1] = a.count[i];
+        f.set(a.weights.subarray(i * a.stride, i * a.stride + a.count[i]), o + 2);
       }
     };
-    const hLen = width * (tx.stride + 2);
-    const t = new Uint32Array(hLen + height * (ty.stride + 2));
+    const hLen = outW * (tx.stride + 2);
+    const t = new Uint32Array(hLen + outH * (ty.stride + 2));
     pack(tx, t, 0);
     pack(ty, t, hLen);
-    const tapsBuf = this.buffer('lanczos', t.byteLength);
+    const tapsBuf = this.buffer(`lanczos.${name}`, t.byteLength);
     this.ctx.device.queue.writeBuffer(tapsBuf, 0, t);
-    const mid = this.buffer('mid', 3 * photo.height * width * 4);
-    const planar = this.buffer('planar', 3 * height * width * 4);
+    const mid = this.buffer(`mid.${name}`, 3 * inH * outW * 4);
+    const out = this.buffer(`planar.${name}`, 3 * outH * outW * 4);
     const run = (kernel: Kernel, inBuf: GPUBuffer, outBuf: GPUBuffer, u: number[], label: string) => {
       const group = createBindGroup(this.ctx, kernel, [{ buffer: inBuf }, { buffer: tapsBuf }, { buffer: outBuf }], label);
       const [gx, gy] = grid2d(this.ctx, Math.ceil(u[0] / WG));
       rec.dispatch(kernel, group, new Uint32Array(u), gx, gy);
     };
-    // mid = lanczos_x(photo)       (3, H0, W)
-    run(this.passH, src, mid, [3 * photo.height * width, width, photo.height, photo.width, photo.height, photo.channels, 0, tx.stride], 'vision_resample_h');
-    // planar = lanczos_y(mid)      (3, H, W)
-    run(this.passV, mid, planar, [3 * height * width, width, height, width, photo.height, 3, hLen, ty.stride], 'vision_resample_v');
-    this.recordTiles(rec, this.tilesF32, planar, width, height, height, plan);
+    // mid = lanczos_x(src)   (3, inH, outW)
+    run(bytes ? this.passHBytes : this.passH, src, mid, [3 * inH * outW, outW, inH, inW, inH, channels, 0, tx.stride], 'vision_resample_h');
+    // out = lanczos_y(mid)   (3, outH, outW)
+    run(this.passV, mid, out, [3 * outH * outW, outW, outH, outW, inH, 3, hLen, ty.stride], 'vision_resample_v');
+    return out;
   }
 
   /** `channels`: bytes per pixel of a byte source; the source height for the f32 one. */
-  private recordTiles(rec: Recorder, kernel: Kernel, src: GPUBuffer, W1: number, H1: number, channels: number, plan: TilePlan): void {
+  /** Writes plan.tiles tiles at tile `first` of `out`; withGlobal false leaves out the global image. */
+  private recordTiles(rec: Recorder, kernel: Kernel, src: GPUBuffer, W1: number, H1: number, channels: number, plan: TilePlan, first = 0, withGlobal = true): void {
     const S = this.cfg.tile;
-    if (plan.tiles * 3 * S * S > numel(this.out.shape)) throw new OpShapeError(`vision_tiles: ${plan.tiles} tiles do not fit the vision input`);
+    if ((first + plan.tiles) * 3 * S * S > numel(this.out.shape)) throw new OpShapeError(`vision_tiles: ${first + plan.tiles} tiles do not fit the vision input`);
     const split = plan.rows > 0;
     const tileCount = split ? plan.rows * plan.cols : 1;
     const axes = [taps(H1, plan.height), taps(W1, plan.width), taps(plan.height, S), taps(plan.width, S)];
@@ -146,16 +168,17 @@ export class GpuTiler {
         tf[4 * k + 3] = a.w1[i];
       }
     }
-    const tapsBuf = this.buffer('taps', t.byteLength);
+    const tapsBuf = this.buffer(`taps.${first}`, t.byteLength);
     this.ctx.device.queue.writeBuffer(tapsBuf, 0, t);
     const total = plan.tiles * 3 * S * S;
     const u = new Uint32Array(this.params);
     const f = new Float32Array(this.params);
-    u.set([total, S, tileCount, split ? plan.cols : 1, split ? plan.rows : 1, plan.height, plan.width, W1, channels, offsets[0], offsets[1], offsets[2], offsets[3], split ? 1 : 0]);
+    u.set([total, S, tileCount, split ? plan.cols : 1, split ? plan.rows : 1, plan.height, plan.width, W1, channels, offsets[0], offsets[1], offsets[2], offsets[3], split && withGlobal ? 1 : 0]);
     f[14] = this.cfg.rescale;
     f.set([...this.cfg.mean, 0], 16);
     f.set([...this.cfg.std, 1], 20);
-    const group = createBindGroup(this.ctx, kernel, [{ buffer: src }, { buffer: tapsBuf }, bindTensor(this.out)], 'vision_tiles');
+    const at = (this.out.offset ?? 0) + first * 3 * S * S * 4;
+    const group = createBindGroup(this.ctx, kernel, [{ buffer: src }, { buffer: tapsBuf }, { buffer: this.out.buffer, offset: at, size: total * 4 }], 'vision_tiles');
     const [gx, gy] = grid2d(this.ctx, Math.ceil(total / WG));
     rec.dispatch(kernel, group, u, gx, gy); //   out = tiles(normalize(image))   (N, 3, S, S)
   }

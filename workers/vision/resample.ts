@@ -54,8 +54,12 @@ export function lanczosTaps(inSize: number, outSize: number): AxisTaps {
 
 const round8 = (v: number) => Math.min(255, Math.max(0, Math.floor(v + 0.5)));
 
-/** CPU reference: HWC bytes (`channels` 3 or 4) -> planar [3, outH, outW] of 8-bit values as f32. */
-export function lanczosResizeRef(src: ArrayLike<number>, width: number, height: number, channels: number, outW: number, outH: number): Float32Array {
+/**
+ * CPU reference: HWC bytes (`channels` 3 or 4), or with `planar` a [3, height, width] image, ->
+ * planar [3, outH, outW] of 8-bit values as f32.
+ */
+export function lanczosResizeRef(src: ArrayLike<number>, width: number, height: number, channels: number, outW: number, outH: number, planar = false): Float32Array {
+  const at = planar ? (c: number, y: number, x: number) => src[(c * height + y) * width + x] : (c: number, y: number, x: number) => src[(y * width + x) * channels + c];
   const tx = lanczosTaps(width, outW);
   const ty = lanczosTaps(height, outH);
   const mid = new Float32Array(3 * height * outW);
@@ -63,7 +67,7 @@ export function lanczosResizeRef(src: ArrayLike<number>, width: number, height: 
     for (let y = 0; y < height; y++)
       for (let x = 0; x < outW; x++) {
         let acc = 0;
-        for (let k = 0; k < tx.count[x]; k++) acc += tx.weights[x * tx.stride + k] * src[(y * width + tx.start[x] + k) * channels + c];
+        for (let k = 0; k < tx.count[x]; k++) acc += tx.weights[x * tx.stride + k] * at(c, y, tx.start[x] + k);
         mid[(c * height + y) * outW + x] = round8(acc);
       }
   const out = new Float32Array(3 * outH * outW);
