@@ -5,7 +5,7 @@
 // With timestamp-query (GPU host), each GEMV is also timed on the GPU: one dispatch per timed
 // pass (kernel time, no dispatch gap) and all dispatches in one timed pass (kernel + gap).
 // Build + run: node tools/bench/build-kernels.mjs && node dist-bench/kernels.mjs [--small]
-//   [--json FILE] [--gemv-only] [--shapes 11008x4096,...] [--kinds q4,q8]
+//   [--json FILE] [--gemv-only] [--quick] [--shapes 11008x4096,...] [--kinds q4,q8]
 import { writeFileSync } from 'node:fs';
 import { createGpuContext, type GpuContext } from '../../workers/gpu/context';
 import { nodeGpu } from '../../workers/gpu/node';
@@ -26,6 +26,8 @@ const argVal = (name: string): string | null => {
   return i > 0 ? (process.argv[i + 1] ?? null) : null;
 };
 const gemvOnly = process.argv.includes('--gemv-only');
+/** A short GEMV sweep: the default and the shapes that led earlier sweeps. */
+const quickSweep = process.argv.includes('--quick');
 const shapesArg = argVal('shapes');
 const kindsArg = (argVal('kinds') ?? 'q4,q8').split(',') as QuantKind[];
 
@@ -106,14 +108,20 @@ struct Params { a: u32, b: u32, c: u32, d: u32 }
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) { if (gid.x == p.a) { dst[0] = p.b; } }`;
 
+/** GPU time per empty dispatch in one pass (timestamps): the dispatch gap subtracted from GEMV pass times. */
+let emptyPassUs = 0;
+
 /** Cost of one tiny dependent dispatch in a long pass: the floor under every small kernel. */
 async function emptyDispatch(ctx: GpuContext): Promise<void> {
   const dst = ctx.buffers.create(256, 'empty-dst');
   const kernel = ctx.pipelines.get({ op: 'bench_empty', source: EMPTY_WGSL, workgroupSize: [64, 1, 1], bindings: ['rw'] });
   const bg = createBindGroup(ctx, kernel, [dst]);
   const params = new Uint32Array([1 << 30, 1, 0, 0]);
-  const s = await timeIt(ctx, small ? 10 : 1000, (rec) => rec.dispatch(kernel, bg, params, 1));
-  log({ bench: 'empty_dispatch', us: +(s * 1e6).toFixed(2) });
+  const record = (rec: Recorder) => rec.dispatch(kernel, bg, params, 1);
+  const s = await timeIt(ctx, small ? 10 : 1000, record);
+  const g = await gpuTime(ctx, small ? 4 : 200, record);
+  emptyPassUs = g?.passUs ?? 0;
+  log({ bench: 'empty_dispatch', us: +(s * 1e6).toFixed(2), passUsPerCall: g ? +g.passUs.toFixed(2) : undefined });
 }
 
 async function streamPeak(ctx: GpuContext): Promise<number> {
@@ -163,6 +171,20 @@ async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number,
   const maxWg = ctx.caps.maxComputeInvocationsPerWorkgroup;
   const sweep: GemvConfig[] = small
     ? [def]
+    : quickSweep
+    ? [
+        def,
+        { tn: 32, tk: 32, r: 1, u: 2, chunk: 64 },
+        { tn: 32, tk: 16, r: 1, u: 4, chunk: 64 },
+        { tn: 32, tk: 16, r: 1, u: 8, chunk: 128 },
+        { tn: 32, tk: 8, r: 1, u: 8, chunk: 64 },
+        { tn: 32, tk: 16, r: 1, u: 8, chunk: 128, unpackBuiltins: true },
+        { tn: 64, tk: 8, r: 1, u: 8, chunk: 64 },
+        { tn: 32, tk: 8, r: 4, u: 1, chunk: 64 },
+        { tn: 32, tk: 16, r: 4, u: 1, chunk: 64 },
+        { tn: 32, tk: 8, r: 8, u: 1, chunk: 64 },
+        { tn: 32, tk: 8, r: 4, u: 2, chunk: 64 },
+      ].filter((c) => c.tn * c.tk <= maxWg)
     : [
         def,
         ...[1, 2, 4].map((u) => ({ tn: 32, tk: 8, r: 1, u, chunk: 64 })),
@@ -207,7 +229,13 @@ async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number,
     const gbs = bytes / s / 1e9;
     const isDefault = cfg === def;
     const g = await gpuTime(ctx, small ? 2 : Math.min(reps, 4 * ops.length), (rec, i) => ops[i % ops.length].record(rec));
-    const gpu = g ? { kernelUs: +g.kernelUs.toFixed(2), kernelGBps: +(bytes / g.kernelUs / 1e3).toFixed(0), kernelPctPeak: +((100 * bytes) / g.kernelUs / 1e3 / peak).toFixed(1), passUsPerCall: +g.passUs.toFixed(2) } : {};
+    // passUsPerCall: GPU time per call with all calls in one pass (kernel + dispatch gap);
+    // kernelUs: that minus an empty dispatch's (the gap); isolatedPassUs: one call per timed
+    // pass (includes the pass's own start/end cost, so it overstates the kernel).
+    const kernelUs = g ? g.passUs - emptyPassUs : 0;
+    const gpu = g
+      ? { passUsPerCall: +g.passUs.toFixed(2), passGBps: +(bytes / g.passUs / 1e3).toFixed(0), passPctPeak: +((100 * bytes) / g.passUs / 1e3 / peak).toFixed(1), kernelUs: +kernelUs.toFixed(2), kernelGBps: +(bytes / kernelUs / 1e3).toFixed(0), kernelPctPeak: +((100 * bytes) / kernelUs / 1e3 / peak).toFixed(1), isolatedPassUs: +g.kernelUs.toFixed(2) }
+      : {};
     log({ bench: 'gemv', kind, shape: `${n}x${k}`, config: name, default: isDefault, us: +(s * 1e6).toFixed(2), GBps: +gbs.toFixed(0), pctPeak: +((100 * gbs) / peak).toFixed(1), copies, ...gpu });
     if (gbs > best.gbs) best = { gbs, name };
   }

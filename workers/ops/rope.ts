@@ -50,7 +50,8 @@ export class RopeKvWrite implements Op<RopeKvArgs> {
   readonly kernel: Kernel;
   private readonly bindGroup: GPUBindGroup;
   private readonly maxT: number;
-  private readonly u: number[];
+  /** Params, allocated once; record() fills in T and firstSlot. */
+  private readonly params: Uint32Array;
 
   constructor(
     readonly ctx: GpuContext,
@@ -67,7 +68,7 @@ export class RopeKvWrite implements Op<RopeKvArgs> {
     if (table.shape[1] !== d) throw new OpShapeError(`rope_kv: table is for head_dim ${table.shape[1]}, cache has ${d}`);
     if (numel(positions.shape) < this.maxT) throw new OpShapeError('rope_kv: positions shorter than qkv rows');
     if (numel(qOut.shape) < this.maxT * nHeads * d) throw new OpShapeError('rope_kv: qOut too small');
-    this.u = [0, nHeads, nKv, rowStride, qOff, kOff, vOff, maxSeq, 0];
+    this.params = packParams([0, nHeads, nKv, rowStride, qOff, kOff, vOff, maxSeq, 0]);
     this.kernel = ctx.pipelines.get({
       op: 'rope',
       source: ropeSrc,
@@ -84,12 +85,12 @@ export class RopeKvWrite implements Op<RopeKvArgs> {
     const { cache, nHeads } = this.init;
     if (T > this.maxT) throw new OpShapeError(`rope_kv: ${T} rows, buffers hold ${this.maxT}`);
     if (firstSlot + T > cache.maxSeq) throw new OpShapeError(`rope_kv: slots up to ${firstSlot + T} exceed the cache's ${cache.maxSeq}`);
-    const u = this.u.slice();
+    const u = this.params; // [T, nHeads, nKv, rowStride, qOff, kOff, vOff, maxSeq, firstSlot, pad x3]
     u[0] = T;
     u[8] = firstSlot;
     const threads = T * (nHeads + cache.nKv) * (cache.headDim / 2);
     const [gx, gy] = grid2d(this.ctx, Math.ceil(threads / ELEMENTWISE_WG));
-    rec.dispatch(this.kernel, this.bindGroup, packParams(u), gx, gy);
+    rec.dispatch(this.kernel, this.bindGroup, u, gx, gy);
   }
 }
 
