@@ -11,7 +11,7 @@
 # sharp @img). transformers.js also require()s onnxruntime-node when it loads, which the bench never
 # runs (the engine runs the network; ONNX would be 45 MB over the carry limit): a package that
 # throws if ONNX Runtime is ever used stands in for it, only in this throwaway copy of the tree.
-# Env: OUT (results), STEPS (default "fixture parity ttft"), TTFT_ARGS (extra ttft flags).
+# Env: OUT (results), STEPS (default "fixture parity ttft"), PARITY_ARGS / TTFT_ARGS (extra flags).
 set -uo pipefail
 export PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/vlm-out}
@@ -41,7 +41,7 @@ if [[ " $STEPS " == *" parity "* ]]; then
     cp "$P/reference.json" "$OUT/smolvlm-256m-reference.json" || status=1
   dirs=()
   for d in "$T" "$P"; do [ -f "$d/reference.safetensors" ] && dirs+=("$d"); done
-  [ ${#dirs[@]} -gt 0 ] && { node dist-bench/vlm.mjs parity "${dirs[@]}" --json "$OUT/parity.json" || status=1; }
+  [ ${#dirs[@]} -gt 0 ] && { node dist-bench/vlm.mjs parity "${dirs[@]}" --json "$OUT/parity.json" ${PARITY_ARGS:-} || status=1; }
 fi
 if [[ " $STEPS " == *" ttft "* ]]; then
   node dist-bench/vlm.mjs ttft --json "$OUT/ttft.json" ${TTFT_ARGS:-} || status=1
