@@ -11,6 +11,8 @@
 # sharp @img). transformers.js also require()s onnxruntime-node when it loads, which the bench never
 # runs (the engine runs the network; ONNX would be 45 MB over the carry limit): a package that
 # throws if ONNX Runtime is ever used stands in for it, only in this throwaway copy of the tree.
+# Without the sharp tarball (carry limit), a throwing stand-in replaces sharp too: enough for
+# STEPS=ttft with --tiling gpu (the app's path resizes on the GPU).
 # Env: OUT (results), STEPS (default "fixture parity ttft"), PARITY_ARGS / TTFT_ARGS (extra flags).
 set -uo pipefail
 export PYTHONUNBUFFERED=1
@@ -20,7 +22,13 @@ mkdir -p "$OUT"
 for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
 source .gpu-host/setup.sh
 mkdir -p node_modules/onnxruntime-node
-tar -C node_modules -xJf dist-bench/vlm-sharp.tar.xz
+if [ -f dist-bench/vlm-sharp.tar.xz ]; then
+  tar -C node_modules -xJf dist-bench/vlm-sharp.tar.xz
+else # ttft --tiling gpu never resizes on the CPU: a stand-in that throws if sharp is ever used
+  mkdir -p node_modules/sharp
+  echo '{"name":"sharp","version":"0.0.0","main":"index.js"}' > node_modules/sharp/package.json
+  echo 'module.exports = () => { throw new Error("sharp is not on this host: carry dist-bench/vlm-sharp.tar.xz"); };' > node_modules/sharp/index.js
+fi
 echo '{"name":"onnxruntime-node","version":"0.0.0","main":"index.js"}' > node_modules/onnxruntime-node/package.json
 echo 'const no = () => { throw new Error("ONNX Runtime is not available in the Lumen bench bundle"); }; module.exports = { InferenceSession: { create: no }, Tensor: no, env: {}, listSupportedBackends: () => [] };' > node_modules/onnxruntime-node/index.js
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
