@@ -32,9 +32,25 @@ var<workgroup> xs: array<vec4<f32>, CHUNK * 8>;
 #endif
 var<workgroup> red: array<f32, TK * ROWS_PER_WG>;
 
+#if Q4_INPLACE
+// In-place nibble decode (QBITS = 4): nibble k of a half word (bits 4k..4k+3, k < 4) is ORed into
+// the mantissa of 1.0 where it lies, giving 1 + n 2^(4k-23); subtracting 1 + 8 2^(4k-23) leaves
+// (n - 8) 2^(4k-23) exactly, and x is staged pre-multiplied by 2^(23-4k) (exact powers of two), so
+// each element costs one AND|OR and one subtraction, with no per-element shift (one shift per
+// word for its upper half). x stays in natural order.
+const Q4_XSCALE = vec4<f32>(8388608.0, 524288.0, 32768.0, 2048.0);
+const Q4_MASKS = vec4<u32>(0xFu, 0xF0u, 0xF00u, 0xF000u);
+const Q4_BIAS4 = vec4<f32>(1.00000095367431640625, 1.0000152587890625, 1.000244140625, 1.00390625);
+fn q4_in(w: u32) -> vec4<f32> {
+  return bitcast<vec4<f32>>((vec4<u32>(w) & Q4_MASKS) | vec4<u32>(0x3F800000u)) - Q4_BIAS4;
+}
+#endif
+
 #if XSMEM
-// x from workgroup memory (staged per chunk; q4: even/odd-permuted).
+// x from workgroup memory (staged per chunk; q4: even/odd-permuted, or scaled with Q4_INPLACE).
 fn xv(i: u32) -> vec4<f32> { return xs[i]; }
+#elif Q4_INPLACE
+fn xv(i: u32) -> vec4<f32> { return fx(i) * Q4_XSCALE; }
 #else
 // x straight from the storage buffer (fused: normalized / activated on the fly): warp-uniform
 // addresses, served by L1 as broadcasts. i is the vec4 index within the row.
@@ -44,7 +60,12 @@ fn xv(i: u32) -> vec4<f32> { return fx(i); }
 #if QBITS == 4
 // Σ (nibble - 8) * x over one group whose 8 x vectors start at xv(xb).
 fn group_dot(wv: vec4<u32>, xb: u32) -> f32 {
-#if XSMEM
+#if Q4_INPLACE
+  return (dot(q4_in(wv.x), xv(xb)) + dot(q4_in(wv.x >> 16u), xv(xb + 1u)))
+       + (dot(q4_in(wv.y), xv(xb + 2u)) + dot(q4_in(wv.y >> 16u), xv(xb + 3u)))
+       + (dot(q4_in(wv.z), xv(xb + 4u)) + dot(q4_in(wv.z >> 16u), xv(xb + 5u)))
+       + (dot(q4_in(wv.w), xv(xb + 6u)) + dot(q4_in(wv.w >> 16u), xv(xb + 7u)));
+#elif XSMEM
   return (dot(q4_even(wv.x), xv(xb)) + dot(q4_odd(wv.x), xv(xb + 1u)))
        + (dot(q4_even(wv.y), xv(xb + 2u)) + dot(q4_odd(wv.y), xv(xb + 3u)))
        + (dot(q4_even(wv.z), xv(xb + 4u)) + dot(q4_odd(wv.z), xv(xb + 5u)))
@@ -101,7 +122,10 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     for (var i = lid; i < cg * 4u; i += WG_SIZE) {
       let a = fx(c0 * 8u + 2u * i);
       let b = fx(c0 * 8u + 2u * i + 1u);
-#if QBITS == 4
+#if Q4_INPLACE
+      xs[2u * i] = a * Q4_XSCALE;
+      xs[2u * i + 1u] = b * Q4_XSCALE;
+#elif QBITS == 4
       xs[2u * i] = vec4<f32>(a.x, a.z, b.x, b.z);
       xs[2u * i + 1u] = vec4<f32>(a.y, a.w, b.y, b.w);
 #else

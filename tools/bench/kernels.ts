@@ -158,7 +158,7 @@ function copiesFor(bytes: number): number {
 }
 
 function cfgName(c: GemvConfig): string {
-  return `tn${c.tn}xtk${c.tk}xr${c.r}xu${c.u ?? 1}${c.unpackBuiltins ? '-builtins' : ''}${c.xsmem === false ? '-xglobal' : ''}`;
+  return `tn${c.tn}xtk${c.tk}xr${c.r}xu${c.u ?? 1}${c.unpackBuiltins ? '-builtins' : ''}${c.q4InPlace ? '-inplace' : ''}${c.xsmem === false ? '-xglobal' : ''}`;
 }
 
 async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number, peak: number): Promise<void> {
@@ -184,6 +184,17 @@ async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number,
         { tn: 32, tk: 16, r: 4, u: 1, chunk: 64 },
         { tn: 32, tk: 8, r: 8, u: 1, chunk: 64 },
         { tn: 32, tk: 8, r: 4, u: 2, chunk: 64 },
+        ...(kind === 'q4'
+          ? [
+              { ...def, q4InPlace: true },
+              { tn: 32, tk: 16, r: 1, u: 8, chunk: 128, q4InPlace: true },
+              { tn: 32, tk: 16, r: 1, u: 4, chunk: 64, q4InPlace: true },
+              { tn: 32, tk: 32, r: 1, u: 2, chunk: 64, q4InPlace: true },
+              { tn: 32, tk: 16, r: 4, u: 1, chunk: 64, q4InPlace: true },
+              { tn: 32, tk: 8, r: 4, u: 1, chunk: 64, q4InPlace: true },
+              { tn: 16, tk: 16, r: 1, u: 2, chunk: 64, q4InPlace: true },
+            ]
+          : []),
       ].filter((c) => c.tn * c.tk <= maxWg)
     : [
         def,

@@ -96,6 +96,16 @@ describe.each(['q4', 'q8'] as const)('gemv %s', (dtype) => {
     expect(maxScaledError(r8.got, r8.want, r8.abs)).toBeLessThan(TOL);
   });
 
+  it('matches with the in-place q4 decode (staged and direct x; q8 ignores the flag)', async () => {
+    for (const config of [
+      { tn: 16, tk: 16, r: 2, chunk: 5, u: 4, q4InPlace: true },
+      { tn: 32, tk: 8, r: 1, chunk: 64, u: 8, q4InPlace: true, xsmem: false },
+    ]) {
+      const { got, want, abs } = await runGemv(dtype, 70, 416, { bias: true, xOff: 32, yOff: 2, config });
+      expect(maxScaledError(got, want, abs)).toBeLessThan(TOL);
+    }
+  });
+
   it('matches with the exponent-trick decode and with the unpack builtins', async () => {
     for (const unpackBuiltins of [false, true]) {
       const { got, want, abs } = await runGemv(dtype, 64, 128, { config: { tn: 16, tk: 16, r: 2, chunk: 5, u: 4, unpackBuiltins } });
@@ -107,7 +117,8 @@ describe.each(['q4', 'q8'] as const)('gemv %s', (dtype) => {
 describe('defaultGemvConfig', () => {
   it('picks the shapes the H200 sweep measured best, within the adapter\'s workgroup limit', () => {
     const name = (c: GemvConfig) => `${c.tn}x${c.tk}r${c.r}u${c.u ?? 1}`;
-    expect(name(defaultGemvConfig(151936, 896, 1024))).toBe('32x8r4u1');
+    expect(name(defaultGemvConfig(151936, 896, 1024))).toBe('32x16r4u1');
+    expect(name(defaultGemvConfig(151936, 896, 256))).toBe('32x8r4u1');
     expect(name(defaultGemvConfig(896, 4864, 1024))).toBe('8x128r1u1');
     expect(name(defaultGemvConfig(896, 4864, 256))).toBe('8x32r1u1');
     expect(name(defaultGemvConfig(11008, 4096, 1024))).toBe('32x16r1u8');
