@@ -1,7 +1,7 @@
 // Bundles the engine eval (tools/eval/engine-eval-cli.ts -> dist-eval/engine-eval.mjs) for plain
 // Node 20 + Dawn on the GPU host, which has no node_modules: Dawn comes from $DAWN_NODE_PATH
 // (workers/gpu/node.ts), WGSL `?raw` imports are inlined, and @huggingface/transformers is its
-// web build with ONNX Runtime replaced by tools/eval/no-ort.ts (the node build needs sharp and
+// web build with ONNX Runtime replaced by workers/vision/no-onnxruntime.ts (the node build needs sharp and
 // onnxruntime-node at load time). Photos are PNGs decoded by tools/eval/png.ts, at the processor's
 // size already, so transformers.js never resizes them (no canvas/sharp needed).
 import { build } from 'esbuild';
@@ -20,7 +20,7 @@ await build({
   external: ['webgpu'],
   alias: {
     '@huggingface/transformers': here('../../node_modules/@huggingface/transformers/dist/transformers.web.js'),
-    'onnxruntime-web/webgpu': here('./no-ort.ts'),
+    'onnxruntime-web/webgpu': here('../../workers/vision/no-onnxruntime.ts'),
   },
   plugins: [rawPlugin],
   logLevel: 'warning',
