@@ -11,7 +11,8 @@
 // which is what bounds this kernel (bytes in flight), not ALU.
 // Fusions (shaders/gemv_fuse.wgsl): PRO_NORM / PRO_SILU transform x while it is read or staged,
 // EPI_ADD accumulates into y (residual stream); NW_BINDING is the RMSNorm weight's binding.
-// Requires K % 32 == 0 and x_off % 4 == 0.
+// PREFETCH (R = 1 with x staged): each chunk's first step of weight loads is issued before x is
+// staged. Requires K % 32 == 0 and x_off % 4 == 0.
 #include "common"
 #include "quant"
 
@@ -102,6 +103,64 @@ fn load_group(g: u32, row: u32, ok: bool) -> Group {
 fn scaled_dot(g: Group, xb: u32) -> f32 { return g.s * group_dot(g.w, g.v, xb); }
 #endif
 
+// One step of a thread: U groups of one row, slots gl + j TK of the chunk at c0 (written out, no
+// arrays, so all loads issue before the math). A slot past the chunk (cg groups) reloads slot 0
+// with scale 0; slot 0 itself is valid when ok0.
+struct Step {
+  g0: Group,
+#if U >= 2
+  g1: Group, q1: u32,
+#endif
+#if U >= 4
+  g2: Group, q2: u32, g3: Group, q3: u32,
+#endif
+#if U >= 8
+  g4: Group, q4: u32, g5: Group, q5: u32, g6: Group, q6: u32, g7: Group, q7: u32,
+#endif
+}
+
+fn slot(gl: u32, j: u32, cg: u32) -> u32 { return select(gl, gl + j * TK, gl + j * TK < cg); }
+
+fn step_loads(c0: u32, gl: u32, cg: u32, ok0: bool, row: u32) -> Step {
+  var st: Step;
+  st.g0 = load_group(c0 + gl, row, ok0);
+#if U >= 2
+  st.q1 = slot(gl, 1u, cg);
+  st.g1 = load_group(c0 + st.q1, row, gl + TK < cg);
+#endif
+#if U >= 4
+  st.q2 = slot(gl, 2u, cg);
+  st.q3 = slot(gl, 3u, cg);
+  st.g2 = load_group(c0 + st.q2, row, gl + 2u * TK < cg);
+  st.g3 = load_group(c0 + st.q3, row, gl + 3u * TK < cg);
+#endif
+#if U >= 8
+  st.q4 = slot(gl, 4u, cg);
+  st.q5 = slot(gl, 5u, cg);
+  st.q6 = slot(gl, 6u, cg);
+  st.q7 = slot(gl, 7u, cg);
+  st.g4 = load_group(c0 + st.q4, row, gl + 4u * TK < cg);
+  st.g5 = load_group(c0 + st.q5, row, gl + 5u * TK < cg);
+  st.g6 = load_group(c0 + st.q6, row, gl + 6u * TK < cg);
+  st.g7 = load_group(c0 + st.q7, row, gl + 7u * TK < cg);
+#endif
+  return st;
+}
+
+fn step_dot(st: Step, gl: u32, xbase: u32) -> f32 {
+  var a = scaled_dot(st.g0, xbase + gl * 8u);
+#if U >= 2
+  a += scaled_dot(st.g1, xbase + st.q1 * 8u);
+#endif
+#if U >= 4
+  a += scaled_dot(st.g2, xbase + st.q2 * 8u) + scaled_dot(st.g3, xbase + st.q3 * 8u);
+#endif
+#if U >= 8
+  a += (scaled_dot(st.g4, xbase + st.q4 * 8u) + scaled_dot(st.g5, xbase + st.q5 * 8u)) + (scaled_dot(st.g6, xbase + st.q6 * 8u) + scaled_dot(st.g7, xbase + st.q7 * 8u));
+#endif
+  return a;
+}
+
 @compute @workgroup_size(WG_X)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -117,6 +176,11 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 
   for (var c0 = 0u; c0 < groups; c0 += CHUNK) {
     let cg = min(CHUNK, groups - c0);
+#if PREFETCH
+    // The first step's weight loads do not depend on x: issue them before staging x, so the
+    // staging round trip and the barrier overlap the DRAM latency (R = 1, x staged).
+    let pre = step_loads(c0, min(lk, cg - 1u), cg, lk < cg, rows[0]);
+#endif
 #if XSMEM
     // Stage x[c0 * 32 ..]: 4 pairs of vec4 (8 elements = one packed word) per group.
     for (var i = lid; i < cg * 4u; i += WG_SIZE) {
@@ -138,56 +202,14 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 #else
     let xbase = c0 * 8u;
 #endif
-    for (var gl = lk; gl < cg; gl += TK * U) {
-      // U groups per step (slots gl + j TK), written out (no arrays) so all loads issue before
-      // the math; a slot past the chunk reloads slot 0 with scale 0.
-#if U >= 2
-      let o1 = gl + TK < cg;
-      let q1 = select(gl, gl + TK, o1);
+#if PREFETCH
+    if (lk < cg) { acc[0] += step_dot(pre, lk, xbase); }
+    let first = lk + TK * U;
+#else
+    let first = lk;
 #endif
-#if U >= 4
-      let o2 = gl + 2u * TK < cg;
-      let o3 = gl + 3u * TK < cg;
-      let q2 = select(gl, gl + 2u * TK, o2);
-      let q3 = select(gl, gl + 3u * TK, o3);
-#endif
-#if U >= 8
-      let o4 = gl + 4u * TK < cg;
-      let o5 = gl + 5u * TK < cg;
-      let o6 = gl + 6u * TK < cg;
-      let o7 = gl + 7u * TK < cg;
-      let q4 = select(gl, gl + 4u * TK, o4);
-      let q5 = select(gl, gl + 5u * TK, o5);
-      let q6 = select(gl, gl + 6u * TK, o6);
-      let q7 = select(gl, gl + 7u * TK, o7);
-#endif
-      for (var r = 0u; r < R; r++) {
-        let g0 = load_group(c0 + gl, rows[r], true);
-#if U >= 2
-        let g1 = load_group(c0 + q1, rows[r], o1);
-#endif
-#if U >= 4
-        let g2 = load_group(c0 + q2, rows[r], o2);
-        let g3 = load_group(c0 + q3, rows[r], o3);
-#endif
-#if U >= 8
-        let g4 = load_group(c0 + q4, rows[r], o4);
-        let g5 = load_group(c0 + q5, rows[r], o5);
-        let g6 = load_group(c0 + q6, rows[r], o6);
-        let g7 = load_group(c0 + q7, rows[r], o7);
-#endif
-        var a = scaled_dot(g0, xbase + gl * 8u);
-#if U >= 2
-        a += scaled_dot(g1, xbase + q1 * 8u);
-#endif
-#if U >= 4
-        a += scaled_dot(g2, xbase + q2 * 8u) + scaled_dot(g3, xbase + q3 * 8u);
-#endif
-#if U >= 8
-        a += (scaled_dot(g4, xbase + q4 * 8u) + scaled_dot(g5, xbase + q5 * 8u)) + (scaled_dot(g6, xbase + q6 * 8u) + scaled_dot(g7, xbase + q7 * 8u));
-#endif
-        acc[r] += a;
-      }
+    for (var gl = first; gl < cg; gl += TK * U) {
+      for (var r = 0u; r < R; r++) { acc[r] += step_dot(step_loads(c0, gl, cg, true, rows[r]), gl, xbase); }
     }
 #if XSMEM
     workgroupBarrier();

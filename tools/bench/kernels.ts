@@ -158,7 +158,7 @@ function copiesFor(bytes: number): number {
 }
 
 function cfgName(c: GemvConfig): string {
-  return `tn${c.tn}xtk${c.tk}xr${c.r}xu${c.u ?? 1}${c.unpackBuiltins ? '-builtins' : ''}${c.q4InPlace ? '-inplace' : ''}${c.xsmem === false ? '-xglobal' : ''}`;
+  return `tn${c.tn}xtk${c.tk}xr${c.r}xu${c.u ?? 1}${c.unpackBuiltins ? '-builtins' : ''}${c.q4InPlace ? '-inplace' : ''}${c.prefetch ? '-prefetch' : ''}${c.xsmem === false ? '-xglobal' : ''}`;
 }
 
 async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number, peak: number): Promise<void> {
@@ -184,15 +184,18 @@ async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number,
         { tn: 32, tk: 16, r: 4, u: 1, chunk: 64 },
         { tn: 32, tk: 8, r: 8, u: 1, chunk: 64 },
         { tn: 32, tk: 8, r: 4, u: 2, chunk: 64 },
+        // First step's loads issued before x is staged (r = 1 only).
+        { tn: 32, tk: 16, r: 1, u: 8, chunk: 128, prefetch: true },
+        { tn: 32, tk: 16, r: 1, u: 4, chunk: 64, prefetch: true },
+        { tn: 32, tk: 32, r: 1, u: 2, chunk: 64, prefetch: true },
+        { tn: 32, tk: 32, r: 1, u: 4, chunk: 128, prefetch: true },
+        { tn: 16, tk: 16, r: 1, u: 8, chunk: 128, prefetch: true },
+        { tn: 32, tk: 8, r: 1, u: 8, chunk: 64, prefetch: true },
         ...(kind === 'q4'
           ? [
-              { ...def, q4InPlace: true },
               { tn: 32, tk: 16, r: 1, u: 8, chunk: 128, q4InPlace: true },
-              { tn: 32, tk: 16, r: 1, u: 4, chunk: 64, q4InPlace: true },
-              { tn: 32, tk: 32, r: 1, u: 2, chunk: 64, q4InPlace: true },
-              { tn: 32, tk: 16, r: 4, u: 1, chunk: 64, q4InPlace: true },
+              { tn: 32, tk: 16, r: 1, u: 8, chunk: 128, q4InPlace: true, prefetch: true },
               { tn: 32, tk: 8, r: 4, u: 1, chunk: 64, q4InPlace: true },
-              { tn: 16, tk: 16, r: 1, u: 2, chunk: 64, q4InPlace: true },
             ]
           : []),
       ].filter((c) => c.tn * c.tk <= maxWg)

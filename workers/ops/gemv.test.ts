@@ -96,6 +96,17 @@ describe.each(['q4', 'q8'] as const)('gemv %s', (dtype) => {
     expect(maxScaledError(r8.got, r8.want, r8.abs)).toBeLessThan(TOL);
   });
 
+  it('matches with the first step prefetched before x is staged (several chunks, padding slots)', async () => {
+    for (const config of [
+      { tn: 16, tk: 4, r: 1, chunk: 13, u: 8, prefetch: true }, // 13 groups per chunk: slots past it
+      { tn: 32, tk: 8, r: 1, chunk: 6, u: 2, prefetch: true }, // lanes past a 6-group chunk
+      { tn: 16, tk: 16, r: 1, chunk: 64, u: 1, prefetch: true, q4InPlace: true },
+    ]) {
+      const { got, want, abs } = await runGemv(dtype, 70, 416, { bias: true, xOff: 32, yOff: 2, config });
+      expect(maxScaledError(got, want, abs)).toBeLessThan(TOL);
+    }
+  });
+
   it('matches with the in-place q4 decode (staged and direct x; q8 ignores the flag)', async () => {
     for (const config of [
       { tn: 16, tk: 16, r: 2, chunk: 5, u: 4, q4InPlace: true },

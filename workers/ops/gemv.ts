@@ -24,6 +24,8 @@ export interface GemvConfig {
   unpackBuiltins?: boolean;
   /** q4 only: in-place nibble decode (no per-element shift; x staged pre-scaled), see gemv.wgsl. */
   q4InPlace?: boolean;
+  /** Issue each chunk's first weight loads before staging x (needs r = 1 and x staged; see gemv.wgsl). */
+  prefetch?: boolean;
 }
 
 export const GEMV_F32_WG = 256;
@@ -161,6 +163,7 @@ export class Gemv implements Op<GemvArgs | void> {
           QBITS: w.dtype === 'q4' ? 4 : 8, WQ: w.dtype === 'q4' ? 4 : 8, TN: cfg.tn, TK: cfg.tk, R: cfg.r, U: cfg.u ?? 1, XSMEM: cfg.xsmem ?? true,
           CHUNK: (cfg.xsmem ?? true) ? cfg.chunk : 1 << 24, HAS_BIAS: !!bias, UNPACK_BUILTINS: !!cfg.unpackBuiltins && ctx.caps.packed4x8,
           Q4_INPLACE: w.dtype === 'q4' && !!cfg.q4InPlace,
+          PREFETCH: !!cfg.prefetch && cfg.r === 1 && (cfg.xsmem ?? true),
           ...fuseDefines, NW_BINDING: bias ? 6 : 5,
         },
         bindings: [...(['read', 'read', 'read', 'rw'] as const), ...(bias ? (['read'] as const) : []), ...(nw ? (['read'] as const) : [])],
