@@ -76,7 +76,7 @@ describe.each(['q4', 'q8'] as const)('gemv %s', (dtype) => {
 
   it('GPU default shape for long K (8 groups in flight, 128 staged) with a short last chunk', async () => {
     const config = defaultGemvConfig(4096, 4096 + 640, 1024, false);
-    expect(config).toMatchObject({ u: 8, chunk: 128, tk: 16 });
+    expect(config).toMatchObject({ u: 8, chunk: 128, tk: 16, q4InPlace: true });
     // 16 rows instead of 32 per workgroup: SwiftShader allows 256 threads.
     const { got, want, abs } = await runGemv(dtype, 40, 4096 + 640, { config: { ...config, tn: 16 } });
     expect(maxScaledError(got, want, abs)).toBeLessThan(TOL);
