@@ -90,6 +90,7 @@ describe('GPU tiler', () => {
     [TINY, 40, 30, 3], // upscaled to 192x144
     [TINY, 500, 333, 4], // downscaled (antialiased taps) to 192x127, RGBA as a browser decodes
     [DEMO, 700, 413, 3],
+    [TINY, 20, 190, 3], // narrow: the resized image holds fewer values than one tile (scratch sizing)
   ];
   for (const [dir, w, h, channels] of resizeCases) {
     it(`Python-processor mode: a ${w}x${h} photo (${channels} channels) equals the CPU reference (PIL arithmetic)`, async () => {

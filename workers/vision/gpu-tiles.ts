@@ -36,6 +36,7 @@ export class GpuTiler {
   private readonly passH: Kernel;
   private readonly passV: Kernel;
   private readonly grown = new Map<string, GPUBuffer>();
+  private resizes = 0;
   private readonly params = new ArrayBuffer(96);
 
   /** `out`: f32 [maxTiles, 3, tile, tile] (the vision tower's input). */
@@ -101,6 +102,14 @@ export class GpuTiler {
   recordFromPhoto(rec: Recorder, photo: RawImage, width: number, height: number, plan: TilePlan): void {
     const S = this.cfg.tile;
     const src = this.uploadBytes(photo);
+    // Scratch: one `mid` for every first pass, `a` reused for the global image once `b` has read it
+    // (dispatches of one pass run in order, each seeing the previous one's writes). Both are sized
+    // for all their uses before recording: a buffer regrown mid-recording would be destroyed while
+    // an earlier dispatch still uses it.
+    const split = plan.rows > 0;
+    const f32 = 4 * 3;
+    this.buffer('mid', f32 * Math.max(photo.height * width, split ? height * plan.width : height * S, split ? plan.height * S : 0));
+    this.buffer('planar.a', f32 * Math.max(height * width, S * S));
     const a = this.recordResize(rec, 'a', src, true, photo.width, photo.height, photo.channels, width, height); // (3, H1, W1)
     if (plan.rows === 0) {
       const one = width === S && height === S ? a : this.recordResize(rec, 'b', a, false, width, height, 3, S, S); // (3, S, S)
@@ -108,7 +117,7 @@ export class GpuTiler {
       return;
     }
     const b = this.recordResize(rec, 'b', a, false, width, height, 3, plan.width, plan.height); //    (3, H2, W2)
-    const g = this.recordResize(rec, 'g', b, false, plan.width, plan.height, 3, S, S); //                (3, S, S)
+    const g = this.recordResize(rec, 'a', b, false, plan.width, plan.height, 3, S, S); //                (3, S, S)
     const grid = plan.rows * plan.cols;
     this.recordTiles(rec, this.tilesF32, b, plan.width, plan.height, plan.height, { ...plan, tiles: grid }, 0, false); // tiles = crops(b)
     this.recordTiles(rec, this.tilesF32, g, S, S, S, { height: S, width: S, rows: 0, cols: 0, tiles: 1 }, grid); //        global = g
@@ -131,9 +140,9 @@ export class GpuTiler {
     const t = new Uint32Array(hLen + outH * (ty.stride + 2));
     pack(tx, t, 0);
     pack(ty, t, hLen);
-    const tapsBuf = this.buffer(`lanczos.${name}`, t.byteLength);
+    const tapsBuf = this.buffer(`lanczos.${this.resizes++}`, t.byteLength); // each resize its own taps: all are written before the submit
     this.ctx.device.queue.writeBuffer(tapsBuf, 0, t);
-    const mid = this.buffer(`mid.${name}`, 3 * inH * outW * 4);
+    const mid = this.buffer('mid', 3 * inH * outW * 4);
     const out = this.buffer(`planar.${name}`, 3 * outH * outW * 4);
     const run = (kernel: Kernel, inBuf: GPUBuffer, outBuf: GPUBuffer, u: number[], label: string) => {
       const group = createBindGroup(this.ctx, kernel, [{ buffer: inBuf }, { buffer: tapsBuf }, { buffer: outBuf }], label);
@@ -183,8 +192,17 @@ export class GpuTiler {
     rec.dispatch(kernel, group, u, gx, gy); //   out = tiles(normalize(image))   (N, 3, S, S)
   }
 
-  destroy(): void {
+  /**
+   * Frees the scratch buffers (~110 MB for a 2048x1366 photo) once the recorded work has been
+   * submitted and finished; the next photo allocates them again.
+   */
+  releaseScratch(): void {
     for (const b of this.grown.values()) this.ctx.buffers.destroy(b);
     this.grown.clear();
+    this.resizes = 0;
+  }
+
+  destroy(): void {
+    this.releaseScratch();
   }
 }
