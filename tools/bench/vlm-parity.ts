@@ -1,12 +1,13 @@
 // Idefics3 parity against transformers' outputs (tools/parity/idefics3_reference.py) for one oracle
 // directory at one weight format: installs the directory (convertModel into a file tensor store),
 // loads it as the app does (Idefics3Session) and compares
-//   - preprocessing: our tiles vs the Python processor's pixel_values (crops; the global image is
-//     resampled differently, LANCZOS there, bilinear here: reported),
+//   - preprocessing: transformers.js' path (preprocessImage) and the app's GPU path (the session's
+//     vision input after prompt()) against the Python processor's pixel_values (reported),
 //   - prompt ids (markers + <image> placeholders) with the Python processor's,
 //   - vision features (SigLIP + pixel shuffle + projection) from the oracle's pixel_values,
 //   - the last prompt row's logits, and G greedy tokens (the real KV-cached decode loop).
-// Used by tools/bench/vlm.ts (GPU host) and, on the tiny fixture, by tools/parity/idefics3.test.ts.
+// Used by tools/bench/vlm.ts (`parity`, GPU host); tools/parity/idefics3.test.ts checks the same
+// on the committed tiny fixture in CI.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,6 +1,7 @@
 // A loaded Idefics3 (SmolVLM) model in the engine: language model + vision tower + processor +
-// tokenizer, and the generate path for conversations with photos. Each photo is decoded,
-// preprocessed and encoded once: its visual tokens stay on the GPU in a cache keyed by the
+// tokenizer, and the generate path for conversations with photos. Each photo is decoded on the
+// CPU, then preprocessed (gpu-tiles.ts: the Python processor's resizes, tiles, normalization) and
+// encoded on the GPU in one command buffer, once: its visual tokens stay on the GPU in a cache keyed by the
 // photo's id (a content hash, see protocol ContentPart), so follow-up questions and repeated
 // photos cost no encoder time, and the KV cache reuses the prefix up to the first change.
 import type { RawImage } from '@huggingface/transformers';
