@@ -10,13 +10,14 @@
 // Each step issues the loads of U (1, 2, 4 or 8) groups before any math: memory-level parallelism,
 // which is what bounds this kernel (bytes in flight), not ALU.
 // Fusions (shaders/gemv_fuse.wgsl): PRO_NORM / PRO_SILU transform x while it is read or staged,
-// EPI_ADD accumulates into y (residual stream); NW_BINDING is the RMSNorm weight's binding.
+// EPI_ADD accumulates into y (residual stream); NW_BINDING is the RMSNorm weight's binding;
+// EPI_ROPE (with NO_Y) applies RoPE and writes Q and the KV cache instead of y (see below).
 // PREFETCH (R = 1 with x staged): each chunk's first step of weight loads is issued before x is
 // staged. Requires K % 32 == 0 and x_off % 4 == 0.
 #include "common"
 #include "quant"
 
-struct Params { N: u32, K: u32, x_off: u32, y_off: u32, eps: f32, _p0: u32, _p1: u32, _p2: u32 }
+struct Params { N: u32, K: u32, x_off: u32, y_off: u32, eps: f32, slot: u32, _p1: u32, _p2: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 #define QW_T vec4<u32>
@@ -25,6 +26,35 @@ struct Params { N: u32, K: u32, x_off: u32, y_off: u32, eps: f32, _p0: u32, _p1:
 @group(0) @binding(NW_BINDING) var<storage, read> nw: array<vec4<f32>>;
 #endif
 #include "gemv_fuse"
+#if EPI_ROPE
+// RoPE + KV-cache write in the epilogue (decode, one token; NO_Y): the rows are a fused QKV row
+// (NQ query heads, NKV key heads, NKV value heads of HEAD_DIM), each workgroup holds whole heads
+// (ROWS_PER_WG % HEAD_DIM == 0), so a row's rotation partner (d ± HEAD_DIM / 2) is in `yo`.
+// Rotated Q goes to qo [NQ, HEAD_DIM]; rotated K and plain V to the caches [NKV, MAX_SEQ,
+// HEAD_DIM] at slot p.slot, which is also the position (sequential decode). Table as rope.wgsl.
+@group(0) @binding(ROPE_BINDING) var<storage, read> rope_table: array<f32>;
+@group(0) @binding(QO_BINDING) var<storage, read_write> qo: array<f32>;
+@group(0) @binding(KC_BINDING) var<storage, read_write> kc: array<f32>;
+@group(0) @binding(VC_BINDING) var<storage, read_write> vc: array<f32>;
+var<workgroup> yo: array<f32, TN * R>;
+
+fn rope_store(n: u32, i: u32) {
+  let d = n % HEAD_DIM;
+  let h = n / HEAD_DIM;
+  let slot = p.slot;
+  if (h >= NQ + NKV) {
+    vc[((h - NQ - NKV) * MAX_SEQ + slot) * HEAD_DIM + d] = yo[i];
+    return;
+  }
+  let half = HEAD_DIM / 2u;
+  let j = d % half;
+  let c = rope_table[slot * HEAD_DIM + j];
+  let s = rope_table[slot * HEAD_DIM + half + j];
+  var r: f32;
+  if (d < half) { r = yo[i] * c - yo[i + half] * s; } else { r = yo[i] * c + yo[i - half] * s; }
+  if (h < NQ) { qo[n] = r; } else { kc[((h - NQ) * MAX_SEQ + slot) * HEAD_DIM + d] = r; }
+}
+#endif
 
 const ROWS_PER_WG = TN * R;
 
@@ -227,7 +257,17 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 #if HAS_BIAS
       v += bias[n];
 #endif
+#if EPI_ROPE
+      yo[i] = v;
+#else
       fy(p.y_off + n, v);
+#endif
     }
   }
+#if EPI_ROPE
+  workgroupBarrier();
+  for (var i = lid; i < ROWS_PER_WG; i += WG_SIZE) {
+    if (row0 + i < p.N) { rope_store(row0 + i, i); }
+  }
+#endif
 }

@@ -49,6 +49,7 @@ fn fx(i: u32) -> vec4<f32> {
 #endif
 }
 
+#if !NO_Y
 // Write (or, with EPI_ADD, accumulate) output element n.
 fn fy(n: u32, v: f32) {
 #if EPI_ADD
@@ -57,3 +58,4 @@ fn fy(n: u32, v: f32) {
   y[n] = v;
 #endif
 }
+#endif

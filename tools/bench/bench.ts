@@ -223,6 +223,13 @@ async function main(): Promise<void> {
         const rec = recordCost(m);
         report({ kind: 'record', model: name, quant: q, fused: m.fwd.fused !== null, ...rec });
         if (recordOnly) {
+          if (compareUnfused) {
+            const u = await LlamaModel.load(ctx, store, name, () => {}, new AbortController().signal, { ...opts, fusedDecode: false });
+            const urec = recordCost(u);
+            const again = recordCost(m); // interleaved, so JIT warm-up does not favour one path
+            report({ kind: 'record-fused-vs-unfused', model: name, quant: q, fusedRecordUs: again.recordUsPerDecode, fusedDispatches: again.dispatches, unfusedRecordUs: urec.recordUsPerDecode, unfusedDispatches: urec.dispatches });
+            u.destroy();
+          }
           m.destroy();
           continue;
         }

@@ -65,6 +65,9 @@ for (const name of ['tiny-llama', 'tiny-qwen2']) {
       const plain = await runParity(ctx, dir, 'q8', { decodeSteps: 3, fusedDecode: false });
       expect(fused.fusedDecode).toBe(true); // quantized M = 1 matmuls are GEMVs on every adapter
       expect(plain.fusedDecode).toBe(false);
+      // 2 layers: 9 dispatches each unfused, 5 fused (norms, SiLU·mul, residual adds and RoPE + KV
+      // write folded into the GEMVs), and the final norm folded into the LM head.
+      expect(plain.decodeDispatches - fused.decodeDispatches).toBe(2 * 4 + 1);
       let diff = 0;
       for (let i = 0; i < fused.decodeLogits.length; i++) diff = Math.max(diff, Math.abs(fused.decodeLogits[i] - plain.decodeLogits[i]));
       console.log(JSON.stringify({ name, fusedVsUnfusedDecodeMax: diff }));

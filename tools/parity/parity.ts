@@ -34,6 +34,8 @@ export interface ParityReport {
   decodeLogits: Float32Array;
   /** Whether the decode steps after the first took the fused one-token path. */
   fusedDecode: boolean;
+  /** Dispatches one decode pass records (embedding to argmax, one cache slot). */
+  decodeDispatches: number;
   installMs: number;
   loadMs: number;
 }
@@ -109,6 +111,7 @@ export async function runParity(ctx: GpuContext, modelDir: string, quantization:
       decode: { ...decode, steps },
       decodeLogits: dec,
       fusedDecode: model.fwd.fused !== null,
+      decodeDispatches: model.dispatchCount(1),
       installMs: t1 - t0,
       loadMs: t2 - t1,
     };

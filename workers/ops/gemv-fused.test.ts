@@ -1,12 +1,16 @@
 // Parity of the fused decode GEMVs (shaders/gemv_fuse.wgsl through workers/ops/gemv.ts) against
 // CPU references on Dawn: RMSNorm prologue (+ bias), SiLU·mul prologue with the residual-add
 // epilogue, for f32 / q4 / q8 W, with x staged in workgroup memory (GPU default shapes) and read
-// directly (CPU-adapter shape), at offsets. Errors are relative to Σ|w·x| (+ |y0|).
+// directly (CPU-adapter shape), at offsets; the QKV GEMV with RoPE + KV-cache write in its
+// epilogue against the RoPE reference. Errors are relative to Σ|w·x| (+ |y0|).
 import { describe, expect, it } from 'vitest';
 import { testContext } from '../gpu/test-context';
 import { Recorder } from '../gpu/recorder';
 import { dequantize, quantize } from '../storage/quant';
 import { createGemv, type GemvConfig } from './gemv';
+import { createKvCache } from './kv-cache-ops';
+import { createRopeTable } from './rope';
+import { ropeKvWriteRef, ropeTable } from './reference/rope';
 import { siluMulFusedRef } from './reference/activation';
 import { matmulAbsRef, matmulRef, maxScaledError, randomF32 } from './reference/matmul';
 import { rmsnormRef } from './reference/norm';
@@ -71,6 +75,50 @@ describe.each(['q4', 'q8', 'f32'] as const)('fused gemv %s', (dtype) => {
     const r = await runFused(dtype, 'silu-add', 45, 96, config);
     expect(maxScaledError(r.got, r.want, r.abs)).toBeLessThan(TOL);
     expect([...r.head]).toEqual([...r.y0head]);
+  });
+});
+
+describe.each(['q4', 'q8'] as const)('fused QKV gemv + RoPE + KV write %s', (dtype) => {
+  it.each([
+    ['staged x', STAGED],
+    ['direct x', DIRECT],
+  ] as Array<[string, GemvConfig]>)('norm prologue, bias, rotated Q and cache slot (%s)', async (_, config) => {
+    const ctx = await testContext();
+    const [nH, nKv, d, k, maxSeq, slot] = [4, 2, 32, 96, 12, 7];
+    const n = (nH + 2 * nKv) * d;
+    const seed = 77;
+    const wf = randomF32(n * k, seed);
+    const packed = quantize(dtype, wf, n, k);
+    const wRef = dequantize(packed);
+    const xf = randomF32(k, seed + 1, 3);
+    const nwf = randomF32(k, seed + 2);
+    const bias = randomF32(n, seed + 3);
+    const [cache] = createKvCache(ctx, 1, nKv, maxSeq, d);
+    const table = createRopeTable(ctx, d, 10000, maxSeq);
+    const qOut = createF32(ctx, [nH, d]);
+    const op = createGemv(ctx, {
+      w: uploadPacked(ctx, packed), x: uploadF32(ctx, xf, [k]), y: createF32(ctx, [n]), bias: uploadF32(ctx, bias, [n]), config,
+      fuse: { norm: { weight: uploadF32(ctx, nwf, [k]), eps: 1e-5 }, ropeKv: { table, qOut, cache, nHeads: nH } },
+    });
+    const rec = new Recorder(ctx);
+    op.record(rec, { slot });
+    await rec.submitAndWait();
+    const xn = rmsnormRef(xf, nwf, 1, k, 1e-5);
+    const qkv = matmulRef(xn, wRef, 1, n, k, bias);
+    const kWant = new Float32Array(nKv * maxSeq * d);
+    const vWant = new Float32Array(nKv * maxSeq * d);
+    const qWant = ropeKvWriteRef(qkv, new Uint32Array([slot]), nH, nKv, d, ropeTable(d, 10000, maxSeq), kWant, vWant, maxSeq, slot);
+    // Rotation mixes two outputs of norm Σ|w·x|: bound the error by the larger row's scale.
+    const abs = matmulAbsRef(xn, wRef, 1, n, k, bias);
+    const scale = Math.max(...abs);
+    const maxErr = (got: Float32Array, want: Float32Array) => got.reduce((m, g, i) => Math.max(m, Math.abs(g - want[i])), 0) / scale;
+    expect(maxErr(await readF32(ctx, qOut), qWant)).toBeLessThan(TOL);
+    const kGot = await readF32(ctx, cache.k);
+    const vGot = await readF32(ctx, cache.v);
+    expect(maxErr(kGot, kWant)).toBeLessThan(TOL); // other slots stay zero in both
+    expect(maxErr(vGot, vWant)).toBeLessThan(TOL);
+    expect(kGot.some((v, i) => v !== 0 && Math.floor(i / d) % maxSeq !== slot)).toBe(false);
+    expect(() => op.record(new Recorder(ctx), { slot: maxSeq })).toThrow(/slot/);
   });
 });
 

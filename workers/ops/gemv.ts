@@ -7,6 +7,7 @@ import type { Kernel } from '../gpu/pipelines';
 import { createBindGroup, type BufferBinding, type Recorder } from '../gpu/recorder';
 import gemvF32Src from '../../shaders/gemv_f32.wgsl?raw';
 import gemvQSrc from '../../shaders/gemv.wgsl?raw';
+import type { KvLayer } from './kv-cache-ops';
 import { bindScales, bindTensor, expectShape, grid2d, numel, OpShapeError, type GpuTensor, type Op } from './types';
 
 /** Workgroup shape of the quantized GEMV (threads = tn * tk; rows per workgroup = tn * r). */
@@ -74,6 +75,12 @@ export interface GemvFusion {
   siluMul?: boolean;
   /** y += W x (+ bias) instead of y = W x: the residual add in the epilogue. */
   accumulate?: boolean;
+  /**
+   * W is a fused QKV weight [(nHeads + 2 nKv) headDim, K] (quantized): instead of writing y, apply
+   * RoPE (table from createRopeTable) and write rotated Q to qOut [nHeads, headDim] and rotated K
+   * and plain V into `cache` at the slot given to record() (also the position: sequential decode).
+   */
+  ropeKv?: { table: GpuTensor; qOut: GpuTensor; cache: KvLayer; nHeads: number };
 }
 
 export interface GemvInit {
@@ -95,6 +102,13 @@ export interface GemvArgs {
   xOffset?: number;
   /** Element offset of y in its tensor. */
   yOffset?: number;
+  /** With fuse.ropeKv: the KV-cache slot (= position) this token goes to. */
+  slot?: number;
+}
+
+/** Storage buffers a quantized GEMV binds (for checking maxStorageBuffersPerShaderStage first). */
+export function gemvStorageBuffers(fuse: GemvFusion, bias: boolean): number {
+  return (fuse.ropeKv ? 3 + 4 : 4) + (bias ? 1 : 0) + (fuse.norm ? 1 : 0);
 }
 
 export class Gemv implements Op<GemvArgs | void> {
@@ -111,6 +125,8 @@ export class Gemv implements Op<GemvArgs | void> {
   /** Elements of x one call reads from xOffset (2K with fuse.siluMul). */
   private readonly xRow: number;
   private readonly eps: number;
+  /** KV-cache slots with fuse.ropeKv (0 without). */
+  private readonly maxSlot: number;
 
   constructor(
     readonly ctx: GpuContext,
@@ -131,7 +147,21 @@ export class Gemv implements Op<GemvArgs | void> {
     if (nw && nw.buffer === x.buffer) throw new OpShapeError('gemv: norm weight must not alias x');
     if (fuse.accumulate && y.buffer === x.buffer) throw new OpShapeError('gemv: an accumulating y must not alias x');
     this.eps = fuse.norm?.eps ?? 0;
-    const fusing = !!(fuse.norm || fuse.siluMul || fuse.accumulate);
+    const rk = fuse.ropeKv;
+    this.maxSlot = rk ? rk.cache.maxSeq : 0;
+    if (rk) {
+      const { cache, nHeads, qOut, table } = rk;
+      const hd = cache.headDim;
+      if (w.dtype === 'f32') throw new OpShapeError('gemv: fuse.ropeKv needs a quantized W');
+      if (fuse.accumulate) throw new OpShapeError('gemv: fuse.ropeKv and fuse.accumulate exclude each other');
+      if (n !== (nHeads + 2 * cache.nKv) * hd) throw new OpShapeError(`gemv: ropeKv W has ${n} rows, not (${nHeads} + 2 x ${cache.nKv}) x ${hd}`);
+      if ((hd & (hd - 1)) !== 0 || hd > ctx.caps.maxComputeInvocationsPerWorkgroup) throw new OpShapeError(`gemv: ropeKv head_dim ${hd} must be a power of two ≤ the workgroup size limit`);
+      if (table.shape[1] !== hd || table.shape[0] < cache.maxSeq) throw new OpShapeError(`gemv: ropeKv table [${table.shape.join(', ')}] does not cover ${cache.maxSeq} positions of head_dim ${hd}`);
+      if (numel(qOut.shape) < nHeads * hd) throw new OpShapeError('gemv: ropeKv qOut too small');
+      const need = gemvStorageBuffers(fuse, !!bias);
+      if (need > ctx.caps.maxStorageBuffersPerShaderStage) throw new OpShapeError(`gemv: ropeKv binds ${need} storage buffers, this GPU allows ${ctx.caps.maxStorageBuffersPerShaderStage}`);
+    }
+    const fusing = !!(fuse.norm || fuse.siluMul || fuse.accumulate || rk);
     const fuseDefines = { PRO_NORM: !!nw, PRO_SILU: !!fuse.siluMul, EPI_ADD: !!fuse.accumulate };
     const buffers: BufferBinding[] = [];
     if (w.dtype === 'f32') {
@@ -149,7 +179,13 @@ export class Gemv implements Op<GemvArgs | void> {
       this.workgroups = grid2d(ctx, Math.ceil(n / GEMV_F32_ROWS));
     } else {
       this.vec4 = true;
-      const cfg = init.config ?? defaultGemvConfig(n, k, ctx.caps.maxComputeInvocationsPerWorkgroup, ctx.caps.software);
+      const maxWg = ctx.caps.maxComputeInvocationsPerWorkgroup;
+      let cfg = init.config ?? defaultGemvConfig(n, k, maxWg, ctx.caps.software);
+      if (rk) {
+        // Whole heads per workgroup: head_dim rows, one per thread lane, k-lanes filling the rest.
+        const hd = rk.cache.headDim;
+        cfg = { ...cfg, tn: hd, r: 1, tk: Math.max(1, Math.min(maxWg, Math.max(cfg.tn * cfg.tk, hd)) / hd) };
+      }
       const wg = cfg.tn * cfg.tk;
       if (![1, 2, 4, 8].includes(cfg.u ?? 1)) throw new OpShapeError(`gemv: u = ${cfg.u} must be 1, 2, 4 or 8`);
       if (wg > ctx.caps.maxComputeInvocationsPerWorkgroup || wg < 32 || (wg & (wg - 1)) !== 0) {
@@ -165,16 +201,25 @@ export class Gemv implements Op<GemvArgs | void> {
           CHUNK: (cfg.xsmem ?? true) ? cfg.chunk : 1 << 24, HAS_BIAS: !!bias, UNPACK_BUILTINS: !!cfg.unpackBuiltins && ctx.caps.packed4x8,
           Q4_INPLACE: w.dtype === 'q4' && !!cfg.q4InPlace,
           PREFETCH: !!cfg.prefetch && cfg.r === 1 && (cfg.xsmem ?? true),
-          ...fuseDefines, NW_BINDING: bias ? 6 : 5,
+          ...fuseDefines,
+          ...this.ropeDefines(rk, !!bias, !!nw),
         },
-        bindings: [...(['read', 'read', 'read', 'rw'] as const), ...(bias ? (['read'] as const) : []), ...(nw ? (['read'] as const) : [])],
+        bindings: [
+          ...(['read', 'read', 'read'] as const),
+          ...(rk ? [] : (['rw'] as const)),
+          ...(bias ? (['read'] as const) : []),
+          ...(nw ? (['read'] as const) : []),
+          ...(rk ? (['read', 'rw', 'rw', 'rw'] as const) : []),
+        ],
       });
-      buffers.push(bindTensor(w), bindScales(w), bindTensor(x), bindTensor(y));
+      buffers.push(bindTensor(w), bindScales(w), bindTensor(x));
+      if (!rk) buffers.push(bindTensor(y));
       this.workgroups = grid2d(ctx, Math.ceil(n / (cfg.tn * cfg.r)));
     }
     if (bias) buffers.push(bindTensor(bias));
     if (nw) buffers.push(bindTensor(nw));
-    const label = `${this.name} ${n}x${k}${nw ? '+norm' : ''}${fuse.siluMul ? '+silu' : ''}${fuse.accumulate ? '+add' : ''}`;
+    if (rk) buffers.push(bindTensor(rk.table), bindTensor(rk.qOut), bindTensor(rk.cache.k), bindTensor(rk.cache.v));
+    const label = `${this.name} ${n}x${k}${nw ? '+norm' : ''}${fuse.siluMul ? '+silu' : ''}${fuse.accumulate ? '+add' : ''}${rk ? '+rope_kv' : ''}`;
     this.bindGroup = createBindGroup(ctx, this.kernel, buffers, label); // profiles name dispatches by it
     this.xLen = numel(x.shape);
     this.yLen = numel(y.shape);
@@ -183,14 +228,31 @@ export class Gemv implements Op<GemvArgs | void> {
     new Float32Array(this.params.buffer, 16, 1)[0] = this.eps;
   }
 
+  /** Defines for the quantized kernel's bindings after x (NO_Y + RoPE epilogue with ropeKv). */
+  private ropeDefines(rk: GemvFusion['ropeKv'], bias: boolean, nw: boolean): Record<string, number | string | boolean> {
+    if (!rk) return { NW_BINDING: bias ? 6 : 5 };
+    const next = 4 + (bias ? 1 : 0) + (nw ? 1 : 0); // qw 1, scales 2, x 3, [bias], [nw], then the RoPE buffers
+    const { cache, nHeads } = rk;
+    return {
+      NO_Y: true, EPI_ROPE: true, NW_BINDING: bias ? 5 : 4,
+      ROPE_BINDING: next, QO_BINDING: next + 1, KC_BINDING: next + 2, VC_BINDING: next + 3,
+      HEAD_DIM: `${cache.headDim}u`, NQ: `${nHeads}u`, NKV: `${cache.nKv}u`, MAX_SEQ: `${cache.maxSeq}u`,
+    };
+  }
+
   record(rec: Recorder, args: GemvArgs | void): void {
     const xOff = args?.xOffset ?? 0;
     const yOff = args?.yOffset ?? 0;
     if (this.vec4 && xOff % 4 !== 0) throw new OpShapeError(`${this.name}: xOffset ${xOff} must be a multiple of 4`);
     if (xOff + this.xRow > this.xLen || yOff + this.n > this.yLen) throw new OpShapeError(`${this.name}: offsets x ${xOff} / y ${yOff} run past the tensors`);
-    const p = this.params; // [N, K, x_off, y_off, eps (f32), pad x3]; N, K, eps set once
+    const p = this.params; // [N, K, x_off, y_off, eps (f32), slot, pad x2]; N, K, eps set once
     p[2] = xOff;
     p[3] = yOff;
+    if (this.maxSlot > 0) {
+      const slot = args?.slot ?? -1;
+      if (!(Number.isInteger(slot) && slot >= 0 && slot < this.maxSlot)) throw new OpShapeError(`${this.name}: ropeKv slot ${slot} outside the cache's 0..${this.maxSlot - 1}`);
+      p[5] = slot;
+    }
     rec.dispatch(this.kernel, this.bindGroup, p, this.workgroups[0], this.workgroups[1]);
   }
 }

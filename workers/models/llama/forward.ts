@@ -10,12 +10,14 @@
 // Decode (T = 1) has a fused path (6 dispatches a layer instead of 9) when every M = 1 matmul
 // is a GEMV: RMSNorm is applied by the QKV / gate_up / LM-head GEMVs while they read x, SiLU·mul
 // by the down GEMV while it reads gate_up, and the o / down GEMVs add into x themselves
-// (shaders/gemv_fuse.wgsl). Prefill (T > 1) keeps the separate norm / activation ops.
+// (shaders/gemv_fuse.wgsl); with quantized QKV weights (and enough storage-buffer bindings) the
+// QKV GEMV also applies RoPE and writes the KV cache itself: 5 dispatches a layer.
+// Prefill (T > 1) keeps the separate norm / activation / RoPE ops.
 import type { GpuContext } from '../../gpu/context';
 import type { Recorder } from '../../gpu/recorder';
 import { createAttention, type Attention } from '../../ops/attention';
 import { createEmbedding, type Embedding } from '../../ops/embedding';
-import { createGemv, type Gemv } from '../../ops/gemv';
+import { createGemv, gemvStorageBuffers, type Gemv } from '../../ops/gemv';
 import { matmulKernelFor } from '../../ops/matmul';
 import type { KvLayer } from '../../ops/kv-cache-ops';
 import { createMatmul, type Matmul } from '../../ops/matmul';
@@ -57,7 +59,9 @@ interface LayerOps {
 
 /** The fused decode path's GEMVs of one layer (T = 1). */
 interface FusedLayerOps {
-  qkv: Gemv; //    qkv = rmsnorm(x) Wqkv^T + b
+  qkv: Gemv; //    qkv = rmsnorm(x) Wqkv^T + b (ropeKv: q = rope(q), cache[slot] = rope(k), v)
+  /** Whether qkv applies RoPE and writes the cache itself (no separate rope_kv dispatch). */
+  ropeKv: boolean;
   o: Gemv; //      x += attn Wo^T (+ b)
   gateUp: Gemv; // gate_up = rmsnorm(x) Wgu^T
   down: Gemv; //   x += (silu(gate) * up) Wd^T
@@ -95,6 +99,7 @@ export class LlamaForward {
   readonly lmHead: Gemv;
   /** The fused decode path, or null where some M = 1 matmul is not a GEMV (or it was turned off). */
   readonly fused: FusedOps | null;
+  private readonly ropeTable: GpuTensor;
 
   constructor(
     readonly ctx: GpuContext,
@@ -107,6 +112,7 @@ export class LlamaForward {
     const s = w.shape;
     const capacity = kv[0].maxSeq;
     const table = createRopeTable(ctx, s.headDim, s.ropeTheta, capacity);
+    this.ropeTable = table;
     this.embed = createEmbedding(ctx, { table: w.embed, ids: a.ids, out: a.x, maxTokens: maxT });
     w.layers.forEach((lw, l) => {
       this.layers.push({
@@ -152,12 +158,23 @@ export class LlamaForward {
     const s = w.shape;
     const norm = (weight: GpuTensor) => ({ norm: { weight, eps: s.eps } });
     return {
-      layers: w.layers.map((lw) => ({
-        qkv: createGemv(ctx, { w: lw.qkv, x: a.x, y: a.qkv, bias: lw.qkvBias, fuse: norm(lw.attnNorm) }),
-        o: createGemv(ctx, { w: lw.o, x: a.attn, y: a.x, bias: lw.oBias, fuse: { accumulate: true } }),
-        gateUp: createGemv(ctx, { w: lw.gateUp, x: a.x, y: a.gateUp, fuse: norm(lw.mlpNorm) }),
-        down: createGemv(ctx, { w: lw.down, x: a.gateUp, y: a.x, fuse: { siluMul: true, accumulate: true } }),
-      })),
+      layers: w.layers.map((lw, l) => {
+        // RoPE + KV write in the QKV epilogue: quantized W, whole heads per workgroup, and the
+        // extra bindings within this GPU's per-stage storage-buffer limit.
+        const ropeKv = { table: this.ropeTable, qOut: a.q, cache: this.kv[l], nHeads: s.nHeads };
+        const withRope =
+          lw.qkv.dtype !== 'f32' &&
+          s.headDim <= ctx.caps.maxComputeInvocationsPerWorkgroup &&
+          gemvStorageBuffers({ norm: norm(lw.attnNorm).norm, ropeKv }, !!lw.qkvBias) <= ctx.caps.maxStorageBuffersPerShaderStage;
+        const qkvFuse = withRope ? { ...norm(lw.attnNorm), ropeKv } : norm(lw.attnNorm);
+        return {
+          ropeKv: withRope,
+          qkv: createGemv(ctx, { w: lw.qkv, x: a.x, y: a.qkv, bias: lw.qkvBias, fuse: qkvFuse }),
+          o: createGemv(ctx, { w: lw.o, x: a.attn, y: a.x, bias: lw.oBias, fuse: { accumulate: true } }),
+          gateUp: createGemv(ctx, { w: lw.gateUp, x: a.x, y: a.gateUp, fuse: norm(lw.mlpNorm) }),
+          down: createGemv(ctx, { w: lw.down, x: a.gateUp, y: a.x, fuse: { siluMul: true, accumulate: true } }),
+        };
+      }),
       lmHead: createGemv(ctx, { w: w.lmHead, x: a.x, y: a.logits, fuse: norm(w.norm) }),
       finalNorm: createRmsNorm(ctx, { x: a.x, weight: w.norm, out: a.xn, eps: s.eps }),
     };
@@ -199,10 +216,14 @@ export class LlamaForward {
     L.down.record(rec, { m: T }); //          down = act Wd^T                           (T, H)
   }
 
-  /** One decoder layer for one token on the fused path: 6 dispatches. x is complete after it. */
+  /** One decoder layer for one token on the fused path: 5-6 dispatches. x is complete after it. */
   fusedLayer(rec: Recorder, L: LayerOps, F: FusedLayerOps, slot: number): void {
-    F.qkv.record(rec); //                     qkv = rmsnorm(x) Wqkv^T + b              (1, W)
-    L.rope.record(rec, { T: 1, firstSlot: slot }); // q = rope(q); cache[slot] = rope(k), v
+    if (F.ropeKv) {
+      F.qkv.record(rec, { slot }); //         q = rope(rmsnorm(x) Wq^T + b); cache[slot] = rope(k), v
+    } else {
+      F.qkv.record(rec); //                   qkv = rmsnorm(x) Wqkv^T + b              (1, W)
+      L.rope.record(rec, { T: 1, firstSlot: slot }); // q = rope(q); cache[slot] = rope(k), v
+    }
     L.attention.record(rec, { nQ: 1, start: slot }); // attn = softmax(q k^T / √hd) v  (1, nH hd)
     F.o.record(rec); //                       x += attn Wo^T                           (1, H)
     F.gateUp.record(rec); //                  gate_up = rmsnorm(x) Wgu^T               (1, 2I)
