@@ -5,6 +5,7 @@
 // survives a reload; with the network off (after a reload from the service worker) the app still
 // answers. Saves the answer screenshots (360 and 1280 px) into docs/screenshots/.
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { scenePng } from './support/scene';
 import { waitForServiceWorkerControl } from './support/service-worker';
 
 const shots = 'docs/screenshots';
@@ -16,28 +17,12 @@ const answers = (page: Page) => page.getByRole('article', { name: 'Lumen' });
 const statsLine = /first token [\d.]+ m?s · [\d.]+ tok\/s · [1-9]\d* visual tokens · [1-9]\d* tokens?/;
 
 /** A 1024x768 synthetic scene like the demo model's training data: a red circle, a blue square, a green triangle. */
-async function shapesPng(page: Page): Promise<Buffer> {
-  const bytes = await page.evaluate(async () => {
-    const c = new OffscreenCanvas(1024, 768);
-    const g = c.getContext('2d')!;
-    g.fillStyle = '#ffffff';
-    g.fillRect(0, 0, 1024, 768);
-    g.fillStyle = '#e02020';
-    g.beginPath();
-    g.arc(260, 250, 110, 0, Math.PI * 2);
-    g.fill();
-    g.fillStyle = '#2040e0';
-    g.fillRect(620, 420, 200, 200);
-    g.fillStyle = '#20b040';
-    g.beginPath();
-    g.moveTo(700, 90);
-    g.lineTo(820, 300);
-    g.lineTo(580, 300);
-    g.closePath();
-    g.fill();
-    return Array.from(new Uint8Array(await (await c.convertToBlob({ type: 'image/png' })).arrayBuffer()));
-  });
-  return Buffer.from(bytes);
+function shapesPng(page: Page): Promise<Buffer> {
+  return scenePng(page, 1024, 768, [
+    { kind: 'circle', x: 260, y: 250, r: 110, color: '#e02020' },
+    { kind: 'square', x: 620, y: 420, size: 200, color: '#2040e0' },
+    { kind: 'polygon', points: [[700, 90], [820, 300], [580, 300]], color: '#20b040' },
+  ]);
 }
 
 /** Every http(s) request of the context: pages, dedicated workers and the service worker. */

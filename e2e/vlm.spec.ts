@@ -15,6 +15,7 @@ import catalogue from '../workers/storage/catalogue.json' with { type: 'json' };
 import { startHubServer, type HubServer } from './support/hub-server';
 import { routeHub } from './support/hub-route';
 import { modelCard, openLibrary } from './support/library-page';
+import { scenePng } from './support/scene';
 import { vlmHubRepo } from './support/vlm-hub';
 
 const SMALL = catalogue.models.find((m) => m.id === 'smolvlm-256m-instruct')!;
@@ -47,22 +48,12 @@ test.beforeEach(async ({ context }) => {
   await context.addInitScript(() => localStorage.setItem('lumen.demoRemoved', '1'));
 });
 
-/** A 3000x2000 PNG (bigger than the processor's 1024 px and the page's 2048 px limits): three shapes. */
-async function bigPhoto(page: Page): Promise<Buffer> {
-  const bytes = await page.evaluate(async () => {
-    const c = new OffscreenCanvas(3000, 2000);
-    const g = c.getContext('2d')!;
-    g.fillStyle = '#ffffff';
-    g.fillRect(0, 0, 3000, 2000);
-    g.fillStyle = '#e02020';
-    g.beginPath();
-    g.arc(760, 650, 300, 0, Math.PI * 2);
-    g.fill();
-    g.fillStyle = '#2040e0';
-    g.fillRect(1800, 1100, 560, 560);
-    return Array.from(new Uint8Array(await (await c.convertToBlob({ type: 'image/png' })).arrayBuffer()));
-  });
-  return Buffer.from(bytes);
+/** A 3000x2000 PNG (bigger than the processor's 1024 px and the page's 2048 px limits): a red circle and a blue square. */
+function bigPhoto(page: Page): Promise<Buffer> {
+  return scenePng(page, 3000, 2000, [
+    { kind: 'circle', x: 760, y: 650, r: 300, color: '#e02020' },
+    { kind: 'square', x: 1800, y: 1100, size: 560, color: '#2040e0' },
+  ]);
 }
 
 async function capAnswers(page: Page, tokens: number): Promise<void> {

@@ -25,6 +25,7 @@ import { FsTensorStore } from '../../workers/storage/tensor-store-fs';
 import { streamPeakGBs } from './peak';
 import { writeRandomModel } from './random-model';
 import { SHAPES } from './shapes';
+import { runMain } from '../cli';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, dflt: string): string => {
@@ -301,10 +302,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

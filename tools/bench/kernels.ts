@@ -16,6 +16,7 @@ import { createGemv, defaultGemvConfig, type GemvConfig } from '../../workers/op
 import { createF32, type GpuTensor } from '../../workers/ops/types';
 import { packedBytes, type QuantKind } from '../../workers/storage/quant';
 import { STREAM_WGSL } from './peak';
+import { runMain } from '../cli';
 
 const small = process.argv.includes('--small');
 const jsonIdx = process.argv.indexOf('--json');
@@ -337,7 +338,4 @@ async function main(): Promise<void> {
   ctx.destroy();
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runMain(main);

@@ -37,7 +37,7 @@ function tensorList(c: HfConfig): TensorEntry[] {
 }
 
 /** xorshift32 uniform in [-1, 1). */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
   return () => {
     s ^= s << 13;

@@ -8,23 +8,11 @@ import { copyFile, mkdir, open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { modelTensorSpecs } from '../../workers/storage/fixtures';
 import { encodeTensor, safetensorsHeader, type TensorEntry } from '../../workers/storage/safetensors-writer';
+import { rng } from './random-model';
 import { preprocessorConfig, type VlmShape } from './vlm-shapes';
 
 /** Tokenizer files shared with the parity fixture (ids: <image> = 257, <end_of_utterance> = 259). */
 export const TOKENIZER_DIR = 'tools/parity/fixtures/tiny-idefics3';
-
-/** xorshift32 uniform in [-1, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2147483648 - 1;
-  };
-}
 
 /** Writes the repository into dir; returns model.safetensors' size in bytes. */
 export async function writeRandomVlm(dir: string, shape: VlmShape, seed = 1): Promise<number> {

@@ -37,6 +37,7 @@ import { trackGpuMemory, type GpuMemoryTracker } from './vlm-memory';
 import { writeRandomVlm } from './vlm-model';
 import { runVlmParity, type VlmParityReport } from './vlm-parity';
 import { preprocessorConfig, VLM_SHAPES } from './vlm-shapes';
+import { runMain } from '../cli';
 
 const never = new AbortController().signal;
 const MB = 1024 * 1024;
@@ -233,10 +234,4 @@ if (!run) {
   console.error('usage: vlm.mjs ttft [--small] [...] | vlm.mjs parity DIR [...]');
   process.exit(2);
 }
-run(rest).then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(() => run(rest));

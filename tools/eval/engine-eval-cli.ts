@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createGpuContext } from '../../workers/gpu/context';
 import { nodeGpu } from '../../workers/gpu/node';
 import { compareWithTransformers, runEngineEval, type EngineEvalOptions } from './engine-eval';
+import { runMain } from '../cli';
 
 function parse(argv: string[]): EngineEvalOptions & { out?: string; compare?: string } {
   const get = (name: string): string | undefined => {
@@ -71,10 +72,4 @@ async function main(): Promise<void> {
   ctx.destroy();
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { createGpuContext } from '../../workers/gpu/context';
 import { nodeGpu } from '../../workers/gpu/node';
 import { runParity, type ParityReport } from './parity';
+import { runMain } from '../cli';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -39,10 +40,4 @@ async function main(): Promise<void> {
   ctx.destroy();
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);
