@@ -1,10 +1,10 @@
-// The GPU tiler (gpu-tiles.ts + tiles.wgsl) against the CPU path it replaces in the app
+// The GPU tiler (gpu-tiles.ts + shaders/image_tiles.wgsl) against the CPU path it replaces in the app
 // (transformers.js' preprocess, then tiles.ts): after the same transformers.js resize, the
 // tiles and the global image it writes equal preprocessImage's within 1e-5 (f32 tap arithmetic
 // on both sides; the CPU path rescales/normalizes in JS numbers). Covers a photo at the
 // processor's size (no resize), up- and down-scaled photos, the tile grid's far-edge alignment,
 // a photo small enough for one tile, a config without splitting, and RGBA input. The app's default
-// mode (recordFromPhoto: the Python processor's PIL Lanczos resizes, resample.wgsl) against a CPU
+// mode (recordFromPhoto: the Python processor's PIL Lanczos resizes, shaders/image_resample.wgsl) against a CPU
 // reference of the same steps (resample.ts); its distance from transformers.js' preprocessing
 // (sharp's lanczos3 under Node, then bilinear) is reported and loosely bounded.
 import { readFileSync } from 'node:fs';

@@ -1,8 +1,8 @@
 // The Idefics3 image processor on the GPU, writing the encoder's input [N, 3, S, S] directly from
 // the decoded photo's bytes (uploaded as they are, RGB/RGBA 8-bit). Two modes:
 //   recordFromPhoto (the app's default): the Python processor's arithmetic, what SmolVLM was
-//     trained with: PIL Lanczos resizes (resample.wgsl, 8-bit passes) to the longest edge, to tile
-//     multiples and, for the global image, to S x S; crops; rescale + normalize (tiles.wgsl).
+//     trained with: PIL Lanczos resizes (shaders/image_resample.wgsl, 8-bit passes) to the longest edge, to tile
+//     multiples and, for the global image, to S x S; crops; rescale + normalize (shaders/image_tiles.wgsl).
 //   record: after transformers.js' own resize on the CPU (canvas / sharp), its arithmetic for the
 //     rest: rescale, normalize, ONNX linear resize to tile multiples, crops and global (= tiles.ts).
 // The CPU keeps only decoding. On an H100 this took a 1536x1024 photo's preprocessing from ~480 ms
@@ -14,9 +14,9 @@ import type { Kernel } from '../gpu/pipelines';
 import { createBindGroup, type Recorder } from '../gpu/recorder';
 import { grid2d, numel, OpShapeError, type GpuTensor } from '../ops/types';
 import { lanczosTaps, type AxisTaps } from './resample';
-import resampleSrc from './resample.wgsl?raw';
+import resampleSrc from '../../shaders/image_resample.wgsl?raw';
 import { planTiles, taps, type TilePlan } from './tiles';
-import tilesSrc from './tiles.wgsl?raw';
+import tilesSrc from '../../shaders/image_tiles.wgsl?raw';
 
 const WG = 256;
 
@@ -95,7 +95,7 @@ export class GpuTiler {
 
   /**
    * Records the Python processor's preprocessing of the decoded `photo` with PIL's arithmetic
-   * (resample.wgsl): Lanczos resize to width x height (the longest edge), Lanczos resize to the
+   * (shaders/image_resample.wgsl): Lanczos resize to width x height (the longest edge), Lanczos resize to the
    * tile multiples of `plan`, tiles cut from that, the global image a Lanczos resize of it to
    * tile x tile (without splitting: one Lanczos resize to tile x tile); then rescale + normalize.
    */

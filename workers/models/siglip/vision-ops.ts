@@ -1,12 +1,12 @@
 // Small vision ops that the shared op set lacks, in the workers/ops calling convention (kernel in
-// ./vision.wgsl): patchify (the processor's tiles -> patch-embedding GEMM rows, on the GPU so the
+// shaders/siglip_vision.wgsl): patchify (the processor's tiles -> patch-embedding GEMM rows, on the GPU so the
 // CPU never loops over every pixel), the broadcast position-embedding add of SigLIP, and
 // Idefics3's pixel shuffle (a gather that merges s x s patch blocks into one token of s² D channels).
 import type { GpuContext } from '../../gpu/context';
 import type { Kernel } from '../../gpu/pipelines';
 import { createBindGroup, type Recorder } from '../../gpu/recorder';
 import { bindTensor, grid2d, numel, OpShapeError, type GpuTensor, type Op } from '../../ops/types';
-import visionSrc from './vision.wgsl?raw';
+import visionSrc from '../../../shaders/siglip_vision.wgsl?raw';
 
 export const VISION_WG = 256;
 

@@ -1,6 +1,6 @@
 // The processor's arithmetic after the resize, on the GPU (workers/vision/gpu-tiles.ts): from the
 // resized photo (RGB or RGBA bytes, HWC, packed 4 to a u32; or, with SRC_F32, the planar
-// [3, H, W] 8-bit values resample.wgsl wrote) straight to the encoder's input tiles
+// [3, H, W] 8-bit values shaders/image_resample.wgsl wrote) straight to the encoder's input tiles
 // o[N, 3, S, S] f32, one thread per output element:
 //   v = (byte * rescale - mean[c]) / std[c]                       (transformers.js rescale/normalize)
 //   tile n < tiles: o = bilinear(v) at row top + y, column left + x of the image resized to
