@@ -7,7 +7,7 @@
 // W = (nH + 2 nKv) hd fused QKV width, I intermediate, V vocab. The residual stream x is
 // updated in place; each block's output is added to it by the NEXT norm (fused residual add).
 //
-// Decode (T = 1) has a fused path (6 dispatches a layer instead of 9) when every M = 1 matmul
+// Decode (T = 1) has a fused path (5-6 dispatches a layer instead of 9) when every M = 1 matmul
 // is a GEMV: RMSNorm is applied by the QKV / gate_up / LM-head GEMVs while they read x, SiLU·mul
 // by the down GEMV while it reads gate_up, and the o / down GEMVs add into x themselves
 // (shaders/gemv_fuse.wgsl); with quantized QKV weights (and enough storage-buffer bindings) the
