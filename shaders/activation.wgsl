@@ -20,12 +20,7 @@ struct Params { n: u32, inter: u32, _p0: u32, _p1: u32 }
 #endif
 #endif
 
-fn gelu_tanh(x: f32) -> f32 {
-  // tanh(z) = 1 - 2 / (exp(2z) + 1), clamped so exp cannot overflow.
-  let z = clamp(0.7978845608028654 * (x + 0.044715 * x * x * x), -15.0, 15.0);
-  let t = 1.0 - 2.0 / (exp(2.0 * z) + 1.0);
-  return 0.5 * x * (1.0 + t);
-}
+#include "gelu"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

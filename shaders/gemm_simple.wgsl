@@ -12,13 +12,8 @@ struct Params { M: u32, N: u32, K: u32, x_off: u32, y_off: u32 }
 #include "matmul_bindings"
 
 #if GELU
-// Epilogue y = gelu_tanh(y) (torch approximate="tanh"; the formula of activation.wgsl's gelu), for
-// SigLIP's fc1: saves a pass over the [M, 3072] activations.
-fn gelu_tanh(x: f32) -> f32 {
-  let z = clamp(0.7978845608028654 * (x + 0.044715 * x * x * x), -15.0, 15.0);
-  let t = 1.0 - 2.0 / (exp(2.0 * z) + 1.0);
-  return 0.5 * x * (1.0 + t);
-}
+// Epilogue y = gelu_tanh(y), for SigLIP's fc1: saves a pass over the [M, 3072] activations.
+#include "gelu"
 #endif
 
 @compute @workgroup_size(WG_X)

@@ -39,19 +39,19 @@ fn norm(c: u32, y: u32, x: u32) -> f32 {
   return (b * p.rescale - p.mean[c]) / p.sd[c];
 }
 
+// The two source indices and weights of one output row or column (4 words at taps[t]).
+struct Tap { i0: u32, i1: u32, w0: f32, w1: f32 }
+
+fn tap(t: u32) -> Tap {
+  return Tap(taps[t], taps[t + 1u], bitcast<f32>(taps[t + 2u]), bitcast<f32>(taps[t + 3u]));
+}
+
 // Value of the H2 x W2 resized image at (y, x), channel c.
 fn resized(c: u32, y: u32, x: u32) -> f32 {
-  let ty = p.yTaps + 4u * y;
-  let tx = p.xTaps + 4u * x;
-  let y0 = taps[ty];
-  let y1 = taps[ty + 1u];
-  let x0 = taps[tx];
-  let x1 = taps[tx + 1u];
-  let wy0 = bitcast<f32>(taps[ty + 2u]);
-  let wy1 = bitcast<f32>(taps[ty + 3u]);
-  let wx0 = bitcast<f32>(taps[tx + 2u]);
-  let wx1 = bitcast<f32>(taps[tx + 3u]);
-  return wy0 * (wx0 * norm(c, y0, x0) + wx1 * norm(c, y0, x1)) + wy1 * (wx0 * norm(c, y1, x0) + wx1 * norm(c, y1, x1));
+  let ty = tap(p.yTaps + 4u * y);
+  let tx = tap(p.xTaps + 4u * x);
+  return ty.w0 * (tx.w0 * norm(c, ty.i0, tx.i0) + tx.w1 * norm(c, ty.i0, tx.i1))
+       + ty.w1 * (tx.w0 * norm(c, ty.i1, tx.i0) + tx.w1 * norm(c, ty.i1, tx.i1));
 }
 
 @compute @workgroup_size(WG_X)
@@ -72,15 +72,8 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     return;
   }
   // the global image: the H2 x W2 image resized to S x S
-  let ty = p.gyTaps + 4u * y;
-  let tx = p.gxTaps + 4u * x;
-  let y0 = taps[ty];
-  let y1 = taps[ty + 1u];
-  let x0 = taps[tx];
-  let x1 = taps[tx + 1u];
-  let wy0 = bitcast<f32>(taps[ty + 2u]);
-  let wy1 = bitcast<f32>(taps[ty + 3u]);
-  let wx0 = bitcast<f32>(taps[tx + 2u]);
-  let wx1 = bitcast<f32>(taps[tx + 3u]);
-  o[idx] = wy0 * (wx0 * resized(c, y0, x0) + wx1 * resized(c, y0, x1)) + wy1 * (wx0 * resized(c, y1, x0) + wx1 * resized(c, y1, x1));
+  let ty = tap(p.gyTaps + 4u * y);
+  let tx = tap(p.gxTaps + 4u * x);
+  o[idx] = ty.w0 * (tx.w0 * resized(c, ty.i0, tx.i0) + tx.w1 * resized(c, ty.i0, tx.i1))
+         + ty.w1 * (tx.w0 * resized(c, ty.i1, tx.i0) + tx.w1 * resized(c, ty.i1, tx.i1));
 }
