@@ -6,6 +6,7 @@
 // answers. Saves the answer screenshots (360 and 1280 px) into docs/screenshots/.
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { scenePng } from './support/scene';
+import { capAnswers } from './support/settings';
 import { waitForServiceWorkerControl } from './support/service-worker';
 
 const shots = 'docs/screenshots';
@@ -55,16 +56,6 @@ async function watchGrowth(page: Page): Promise<void> {
       if (len > (log.at(-1)?.[1] ?? 0)) log.push([Math.round(performance.now() - t0), len]);
     }).observe(document.body, { subtree: true, childList: true, characterData: true });
   });
-}
-
-/** Caps answers through the app's own "Longest answer" setting (keeps SwiftShader runs short). */
-async function capAnswers(page: Page, tokens: number): Promise<void> {
-  await page.getByRole('button', { name: /^Engine status/ }).click();
-  const field = page.getByRole('spinbutton', { name: 'Longest answer (tokens)' });
-  await field.fill(String(tokens));
-  await field.press('Enter');
-  await page.keyboard.press('Escape');
-  await expect(page.getByRole('region', { name: 'Engine details' })).toBeHidden();
 }
 
 /** Waits for the last answer to finish; fails with the app's error message if it failed. */

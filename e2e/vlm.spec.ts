@@ -16,6 +16,7 @@ import { startHubServer, type HubServer } from './support/hub-server';
 import { routeHub } from './support/hub-route';
 import { modelCard, openLibrary } from './support/library-page';
 import { scenePng } from './support/scene';
+import { capAnswers } from './support/settings';
 import { vlmHubRepo } from './support/vlm-hub';
 
 const SMALL = catalogue.models.find((m) => m.id === 'smolvlm-256m-instruct')!;
@@ -54,15 +55,6 @@ function bigPhoto(page: Page): Promise<Buffer> {
     { kind: 'circle', x: 760, y: 650, r: 300, color: '#e02020' },
     { kind: 'square', x: 1800, y: 1100, size: 560, color: '#2040e0' },
   ]);
-}
-
-async function capAnswers(page: Page, tokens: number): Promise<void> {
-  await page.getByRole('button', { name: /^Engine status/ }).click();
-  const field = page.getByRole('spinbutton', { name: 'Longest answer (tokens)' });
-  await field.fill(String(tokens));
-  await field.press('Enter');
-  await page.keyboard.press('Escape');
-  await expect(page.getByRole('region', { name: 'Engine details' })).toBeHidden();
 }
 
 async function ask(page: Page, question: string, photo?: Buffer): Promise<void> {
