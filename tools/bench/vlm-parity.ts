@@ -125,12 +125,7 @@ export async function runVlmParity(ctx: GpuContext, dir: string, quant: 'f32' | 
     let j = 0;
     const ids = Array.from(ref.prompt_ids.data, (id) => (id === imageTokenId ? base + j++ : id));
     lm.kv.truncate(0);
-    let pos = 0;
-    while (ids.length - pos > lm.maxChunk) {
-      await lm.step(ids.slice(pos, pos + lm.maxChunk), null);
-      pos += lm.maxChunk;
-    }
-    const logits = await lm.stepLogits(ids.slice(pos), 'last');
+    const logits = await lm.stepLogits(await lm.prefillLeading(ids), 'last');
     const lastLogits = errors(logits, ref.last_logits.data);
     let top = 0;
     for (let i = 1; i < V; i++) if (logits[i] > logits[top]) top = i;
@@ -138,13 +133,9 @@ export async function runVlmParity(ctx: GpuContext, dir: string, quant: 'f32' | 
 
     // Free-running greedy decoding (KV cache, GPU argmax), as the app decodes.
     lm.kv.truncate(0);
-    pos = 0;
-    while (ids.length - pos > lm.maxChunk) {
-      await lm.step(ids.slice(pos, pos + lm.maxChunk), null);
-      pos += lm.maxChunk;
-    }
+    const tail = await lm.prefillLeading(ids);
     const greedySel = { select: { kind: 'greedy' as const }, penalty: 1, history: [] };
-    const ours: number[] = [(await lm.step(ids.slice(pos), greedySel))!];
+    const ours: number[] = [(await lm.step(tail, greedySel))!];
     while (ours.length < G) ours.push((await lm.step([ours[ours.length - 1]], greedySel))!);
     const reference = Array.from(ref.greedy_ids.data);
     let agree = 0;

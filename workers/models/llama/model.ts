@@ -223,6 +223,19 @@ export class LlamaModel implements CausalLM {
     });
   }
 
+  /**
+   * Runs every maxChunk-sized pass of a prompt but the last (no readback) after the committed
+   * cache and returns the last chunk (1..maxChunk ids) for the caller's own step / stepLogits.
+   */
+  async prefillLeading(ids: readonly number[]): Promise<readonly number[]> {
+    let pos = 0;
+    while (ids.length - pos > this.maxChunk) {
+      await this.step(ids.slice(pos, pos + this.maxChunk), null);
+      pos += this.maxChunk;
+    }
+    return ids.slice(pos);
+  }
+
   async stepLogits(ids: readonly number[], rows: 'last' | 'all'): Promise<Float32Array> {
     if (rows === 'all') {
       // One pass; the LM head runs on every row into a lazily created [maxChunk, V] buffer.
