@@ -14,10 +14,19 @@
 // EPI_ROPE (with NO_Y) applies RoPE and writes Q and the KV cache instead of y (see below).
 // PREFETCH (R = 1 with x staged): each chunk's first step of weight loads is issued before x is
 // staged. Requires K % 32 == 0 and x_off % 4 == 0.
+// Split-K (KSPLIT > 1): the grid is row blocks x KSPLIT; workgroup (rb, s) covers groups
+// [s p.kslice, min((s + 1) p.kslice, K / 32)) of its rows (x staged for that slice only), so a
+// call has KSPLIT times more, shorter workgroups. The slices' sums meet either
+//   SPLIT_PART:   in y, which then holds partials [KSPLIT, N] (no bias, no epilogue; y_off unused),
+//                 summed by shaders/gemv_reduce.wgsl (bias and residual add there), or
+//   SPLIT_ATOMIC: in y itself by atomic float adds (a compare-exchange loop on the bits; y += Wx,
+//                 so only for the residual-add epilogue; bias added by slice 0). The order of the
+//                 KSPLIT adds varies, so results vary in the last bits from call to call.
 #include "common"
 #include "quant"
 
-struct Params { N: u32, K: u32, x_off: u32, y_off: u32, eps: f32, slot: u32, _p1: u32, _p2: u32 }
+// kslice: groups per K-slice (K / 32 without split-K).
+struct Params { N: u32, K: u32, x_off: u32, y_off: u32, eps: f32, slot: u32, kslice: u32, _p2: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 #define QW_T vec4<u32>
@@ -26,6 +35,18 @@ struct Params { N: u32, K: u32, x_off: u32, y_off: u32, eps: f32, slot: u32, _p1
 @group(0) @binding(NW_BINDING) var<storage, read> nw: array<vec4<f32>>;
 #endif
 #include "gemv_fuse"
+#if SPLIT_ATOMIC
+// y as bits (NO_Y): y[n] += v by compare-exchange, exact f32 adds in some order.
+@group(0) @binding(YA_BINDING) var<storage, read_write> ya: array<atomic<u32>>;
+fn atomic_add_y(i: u32, v: f32) {
+  var old = atomicLoad(&ya[i]);
+  loop {
+    let r = atomicCompareExchangeWeak(&ya[i], old, bitcast<u32>(bitcast<f32>(old) + v));
+    if (r.exchanged) { break; }
+    old = r.old_value;
+  }
+}
+#endif
 #if EPI_ROPE
 // RoPE + KV-cache write in the epilogue (decode, one token; NO_Y): the rows are a fused QKV row
 // (NQ query heads, NKV key heads, NKV value heads of HEAD_DIM), each workgroup holds whole heads
@@ -194,18 +215,27 @@ fn step_dot(st: Step, gl: u32, xbase: u32) -> f32 {
 @compute @workgroup_size(WG_X)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row0 = flat_wg(wid, nwg) * ROWS_PER_WG;
+  let wgi = flat_wg(wid, nwg);
+#if KSPLIT > 1
+  let ks = wgi % KSPLIT;
+  let row0 = (wgi / KSPLIT) * ROWS_PER_WG;
+#else
+  let ks = 0u;
+  let row0 = wgi * ROWS_PER_WG;
+#endif
   if (row0 >= p.N) { return; }
   let ln = lid % TN;
   let lk = lid / TN;
-  let groups = p.K / 32u;
+  // This workgroup's K-slice, in groups (the whole row without split-K; may be empty).
+  let g_lo = min(ks * p.kslice, p.K / 32u);
+  let g_hi = min(g_lo + p.kslice, p.K / 32u);
   fx_begin(p.x_off / 4u, p.K / 4u, p.eps, lid);
   var acc: array<f32, R>;
   var rows: array<u32, R>;
   for (var r = 0u; r < R; r++) { rows[r] = min(row0 + ln + r * TN, p.N - 1u); }
 
-  for (var c0 = 0u; c0 < groups; c0 += CHUNK) {
-    let cg = min(CHUNK, groups - c0);
+  for (var c0 = g_lo; c0 < g_hi; c0 += CHUNK) {
+    let cg = min(CHUNK, g_hi - c0);
 #if PREFETCH
     // The first step's weight loads do not depend on x: issue them before staging x, so the
     // staging round trip and the barrier overlap the DRAM latency (R = 1, x staged).
@@ -254,6 +284,14 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     if (n < p.N) {
       var v = 0.0;
       for (var k = 0u; k < TK; k++) { v += red[k * ROWS_PER_WG + i]; }
+#if SPLIT_PART
+      y[ks * p.N + n] = v;
+#elif SPLIT_ATOMIC
+#if HAS_BIAS
+      if (ks == 0u) { v += bias[n]; }
+#endif
+      atomic_add_y(p.y_off + n, v);
+#else
 #if HAS_BIAS
       v += bias[n];
 #endif
@@ -261,6 +299,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       yo[i] = v;
 #else
       fy(p.y_off + n, v);
+#endif
 #endif
     }
   }

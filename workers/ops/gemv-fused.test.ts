@@ -65,8 +65,9 @@ async function runFused(dtype: 'f32' | 'q4' | 'q8', fusion: Fusion, n: number, k
 
 describe.each(['q4', 'q8', 'f32'] as const)('fused gemv %s', (dtype) => {
   const configs: Array<[string, GemvConfig | undefined]> =
-    dtype === 'f32' ? [['f32', undefined]] : [['staged x', STAGED], ['direct x', DIRECT], ['staged x, in-place q4 decode', { ...STAGED, q4InPlace: true }], ['staged x, prefetched', { ...STAGED, r: 1, u: 8, prefetch: true }]];
-  it.each(configs)('rmsnorm prologue + bias (%s)', async (_, config) => {
+    dtype === 'f32' ? [['f32', undefined]] : [['staged x', STAGED], ['direct x', DIRECT], ['staged x, in-place q4 decode', { ...STAGED, q4InPlace: true }], ['staged x, prefetched', { ...STAGED, r: 1, u: 8, prefetch: true }],
+      ['split-K, second pass', { ...STAGED, r: 1, u: 1, ksplit: 2 }], ['split-K, atomic adds (residual add only)', { ...STAGED, r: 1, u: 2, ksplit: 3, ksplitReduce: 'atomic' }]];
+  it.each(configs.filter(([, c]) => c?.ksplitReduce !== 'atomic'))('rmsnorm prologue + bias (%s)', async (_, config) => {
     const r = await runFused(dtype, 'norm', 70, 160, config);
     expect(maxScaledError(r.got, r.want, r.abs)).toBeLessThan(TOL);
     expect([...r.head]).toEqual([...r.y0head]); // rows before yOffset untouched

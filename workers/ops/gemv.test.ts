@@ -117,6 +117,30 @@ describe.each(['q4', 'q8'] as const)('gemv %s', (dtype) => {
     }
   });
 
+  it('matches with split-K and a second pass (ragged slices, an empty slice, bias, offsets, several chunks)', async () => {
+    for (const config of [
+      // 13 groups over 4 slices of 4 (last one short), 8 in flight per thread.
+      { tn: 16, tk: 4, r: 1, chunk: 64, u: 8, ksplit: 4, q4InPlace: true },
+      // 11 groups over 6 slices of 2: the last slice is empty; chunks of 1 cross each slice.
+      { tn: 32, tk: 2, r: 2, chunk: 1, u: 2, ksplit: 6 },
+      // x read directly, 3 slices.
+      { tn: 32, tk: 8, r: 1, chunk: 64, u: 4, ksplit: 3, xsmem: false },
+      // more slices than groups: clamped to one group each.
+      { tn: 8, tk: 8, r: 1, chunk: 64, u: 1, ksplit: 64 },
+    ]) {
+      const k = config.ksplit === 4 ? 416 : 352;
+      const { got, want, abs, yHead } = await runGemv(dtype, 70, k, { bias: true, xOff: 32, yOff: 3, config });
+      expect(maxScaledError(got, want, abs)).toBeLessThan(TOL);
+      expect([...yHead]).toEqual([0, 0, 0]);
+    }
+  });
+
+  it('rejects atomic split-K without the residual-add epilogue', async () => {
+    const ctx = await testContext();
+    const w = uploadPacked(ctx, quantize(dtype, randomF32(40 * 64, 2), 40, 64));
+    expect(() => createGemv(ctx, { w, x: createF32(ctx, [64]), y: createF32(ctx, [40]), config: { tn: 16, tk: 4, r: 1, chunk: 64, ksplit: 2, ksplitReduce: 'atomic' } })).toThrow(/atomic/);
+  });
+
   it('matches with the exponent-trick decode and with the unpack builtins', async () => {
     for (const unpackBuiltins of [false, true]) {
       const { got, want, abs } = await runGemv(dtype, 64, 128, { config: { tn: 16, tk: 16, r: 2, chunk: 5, u: 4, unpackBuiltins } });

@@ -7,6 +7,7 @@ import type { Kernel } from '../gpu/pipelines';
 import { createBindGroup, type BufferBinding, type Recorder } from '../gpu/recorder';
 import gemvF32Src from '../../shaders/gemv_f32.wgsl?raw';
 import gemvQSrc from '../../shaders/gemv.wgsl?raw';
+import gemvReduceSrc from '../../shaders/gemv_reduce.wgsl?raw';
 import type { KvLayer } from './kv-cache-ops';
 import { bindScales, bindTensor, expectShape, grid2d, numel, OpShapeError, type GpuTensor, type Op } from './types';
 
@@ -27,12 +28,26 @@ export interface GemvConfig {
   q4InPlace?: boolean;
   /** Issue each chunk's first weight loads before staging x (needs r = 1 and x staged; see gemv.wgsl). */
   prefetch?: boolean;
+  /**
+   * Split-K: workgroups per row block, each covering 1/ksplit of K (default 1 = none). Ignored with
+   * fuse.ropeKv (its epilogue needs whole sums).
+   */
+  ksplit?: number;
+  /**
+   * How split-K partial sums meet: 'pass' (default) writes partials [ksplit, N] to a scratch
+   * buffer and a second dispatch (shaders/gemv_reduce.wgsl) sums them with bias and residual add;
+   * 'atomic' adds each slice into y with atomic float adds (only with fuse.accumulate: y += W x;
+   * last-bit results vary with the order the slices land in).
+   */
+  ksplitReduce?: 'pass' | 'atomic';
 }
 
 export const GEMV_F32_WG = 256;
 export const GEMV_F32_ROWS = 4;
 /** Threads per quantized-GEMV workgroup when the adapter allows no more than WebGPU's default. */
 export const GEMV_Q_WG = 256;
+/** Threads per workgroup of the split-K second pass (one per output element). */
+export const GEMV_REDUCE_WG = 128;
 
 /**
  * Default quantized workgroup shape, from the sweeps in tools/bench/kernels.ts (H200 and H100,
@@ -119,6 +134,10 @@ export class Gemv implements Op<GemvArgs | void> {
   private readonly bindGroup: GPUBindGroup;
   private readonly params = new Uint32Array(8);
   private readonly workgroups: [number, number];
+  /** Split-K second pass (ksplit > 1 with 'pass'): kernel, bindings, params [N, y_off, 0, 0], grid. */
+  private readonly reduce: { kernel: Kernel; bindGroup: GPUBindGroup; params: Uint32Array; workgroups: [number, number] } | null = null;
+  /** Workgroups per row block along K (1 without split-K). */
+  readonly ksplit: number = 1;
   private readonly vec4: boolean;
   private readonly xLen: number;
   private readonly yLen: number;
@@ -187,6 +206,15 @@ export class Gemv implements Op<GemvArgs | void> {
         cfg = { ...cfg, tn: hd, r: 1, tk: Math.max(1, Math.min(maxWg, Math.max(cfg.tn * cfg.tk, hd)) / hd) };
       }
       const wg = cfg.tn * cfg.tk;
+      const groups = k / 32;
+      const ks = rk ? 1 : Math.max(1, Math.min(cfg.ksplit ?? 1, groups));
+      if (!Number.isInteger(ks)) throw new OpShapeError(`gemv: ksplit ${cfg.ksplit} must be a whole number`);
+      const atomic = ks > 1 && cfg.ksplitReduce === 'atomic';
+      if (atomic && !fuse.accumulate) throw new OpShapeError("gemv: ksplitReduce 'atomic' needs fuse.accumulate (y += W x)");
+      const partial = ks > 1 && !atomic;
+      const kslice = Math.ceil(groups / ks);
+      this.ksplit = ks;
+      this.params[6] = kslice;
       if (![1, 2, 4, 8].includes(cfg.u ?? 1)) throw new OpShapeError(`gemv: u = ${cfg.u} must be 1, 2, 4 or 8`);
       if (wg > ctx.caps.maxComputeInvocationsPerWorkgroup || wg < 32 || (wg & (wg - 1)) !== 0) {
         throw new OpShapeError(`gemv: config ${cfg.tn}x${cfg.tk} needs a power-of-two workgroup of 32..${ctx.caps.maxComputeInvocationsPerWorkgroup} threads`);
@@ -203,23 +231,52 @@ export class Gemv implements Op<GemvArgs | void> {
           PREFETCH: !!cfg.prefetch && cfg.r === 1 && (cfg.xsmem ?? true),
           ...fuseDefines,
           ...this.ropeDefines(rk, !!bias, !!nw),
+          KSPLIT: ks,
+          // Split-K: the partials carry no bias and no epilogue (gemv_reduce.wgsl adds them);
+          // atomic adds go to y as bits after the other bindings (NO_Y).
+          ...(partial ? { HAS_BIAS: false, EPI_ADD: false, NW_BINDING: 5, SPLIT_PART: true } : {}),
+          ...(atomic ? { EPI_ADD: false, NO_Y: true, NW_BINDING: bias ? 5 : 4, SPLIT_ATOMIC: true, YA_BINDING: 4 + (bias ? 1 : 0) + (nw ? 1 : 0) } : {}),
         },
         bindings: [
           ...(['read', 'read', 'read'] as const),
-          ...(rk ? [] : (['rw'] as const)),
-          ...(bias ? (['read'] as const) : []),
+          ...(rk || atomic ? [] : (['rw'] as const)),
+          ...(bias && !partial ? (['read'] as const) : []),
           ...(nw ? (['read'] as const) : []),
           ...(rk ? (['read', 'rw', 'rw', 'rw'] as const) : []),
+          ...(atomic ? (['rw'] as const) : []),
         ],
       });
       buffers.push(bindTensor(w), bindScales(w), bindTensor(x));
-      if (!rk) buffers.push(bindTensor(y));
-      this.workgroups = grid2d(ctx, Math.ceil(n / (cfg.tn * cfg.r)));
+      const rowBlocks = Math.ceil(n / (cfg.tn * cfg.r));
+      this.workgroups = grid2d(ctx, rowBlocks * ks);
+      if (partial) {
+        // Partials [ks, N] in a scratch buffer of this op; the second pass reads them.
+        const part = ctx.buffers.create(ks * n * 4, 'gemv.partials');
+        buffers.push(part);
+        const reduceKernel = ctx.pipelines.get({
+          op: 'gemv_reduce',
+          source: gemvReduceSrc,
+          workgroupSize: [GEMV_REDUCE_WG, 1, 1],
+          defines: { KSPLIT: `${ks}u`, HAS_BIAS: !!bias, EPI_ADD: !!fuse.accumulate },
+          bindings: ['read', 'rw', ...(bias ? (['read'] as const) : [])],
+        });
+        const rb: BufferBinding[] = [part, bindTensor(y), ...(bias ? [bindTensor(bias)] : [])];
+        this.reduce = {
+          kernel: reduceKernel,
+          bindGroup: createBindGroup(ctx, reduceKernel, rb, `gemv_reduce ${n}x${ks}`),
+          params: new Uint32Array([n, 0, 0, 0]),
+          workgroups: grid2d(ctx, Math.ceil(n / GEMV_REDUCE_WG)),
+        };
+      } else if (!rk && !atomic) {
+        buffers.push(bindTensor(y));
+      }
     }
-    if (bias) buffers.push(bindTensor(bias));
+    if (bias && !this.reduce) buffers.push(bindTensor(bias));
     if (nw) buffers.push(bindTensor(nw));
     if (rk) buffers.push(bindTensor(rk.table), bindTensor(rk.qOut), bindTensor(rk.cache.k), bindTensor(rk.cache.v));
-    const label = `${this.name} ${n}x${k}${nw ? '+norm' : ''}${fuse.siluMul ? '+silu' : ''}${fuse.accumulate ? '+add' : ''}${rk ? '+rope_kv' : ''}`;
+    if (this.ksplit > 1 && !this.reduce) buffers.push(bindTensor(y)); // atomic split-K: y last
+    const split = this.ksplit > 1 ? `+k${this.ksplit}${this.reduce ? '' : 'atomic'}` : '';
+    const label = `${this.name} ${n}x${k}${nw ? '+norm' : ''}${fuse.siluMul ? '+silu' : ''}${fuse.accumulate ? '+add' : ''}${rk ? '+rope_kv' : ''}${split}`;
     this.bindGroup = createBindGroup(ctx, this.kernel, buffers, label); // profiles name dispatches by it
     this.xLen = numel(x.shape);
     this.yLen = numel(y.shape);
@@ -254,6 +311,11 @@ export class Gemv implements Op<GemvArgs | void> {
       p[5] = slot;
     }
     rec.dispatch(this.kernel, this.bindGroup, p, this.workgroups[0], this.workgroups[1]);
+    const r = this.reduce;
+    if (r) {
+      r.params[1] = yOff;
+      rec.dispatch(r.kernel, r.bindGroup, r.params, r.workgroups[0], r.workgroups[1]);
+    }
   }
 }
 
