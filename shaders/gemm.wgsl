@@ -1,18 +1,24 @@
 // Tiled GEMM: Y[y_off + m * N + n] = sum_k X[x_off + m * K + k] W[n, k] (+ bias[n]),
 // X f32 [M, K]; W f32 [N, K] row-major (WQ = 0) or packed q4/q8 (WQ = 4 / 8, dequantized in the
-// tile load; K % 32 == 0). Tile 64 (M) x 128 (N) x 16 (K), 256 threads, 4 x 8 outputs each:
-// thread (tx, ty) owns rows ty*4..ty*4+3 and columns tx*4..tx*4+3 and 64+tx*4..64+tx*4+3
-// (conflict-free vec4 reads of the B tile). Edges: out-of-range rows/columns load clamped or
-// zero and are not written; f32 K needs no alignment (VEC4 = K % 4 == 0 && x_off % 4 == 0).
+// tile load; K % 32 == 0). Tile BM (M) x BN (N) x 16 (K) with BM = 4 * TY, BN = 8 * TX, TX * TY
+// threads, 4 x 8 outputs each: thread (tx, ty) owns rows ty*4..ty*4+3 and columns tx*4..tx*4+3
+// and BN/2+tx*4..BN/2+tx*4+3 (conflict-free vec4 reads of the B tile). workers/ops/gemm.ts picks
+// the tile from the grid size: 64 x 128 (TX = TY = 16) for big M, 32 x 64 (8 x 8) when that
+// leaves the GPU idle. Edges: out-of-range rows/columns load clamped or zero and are not written;
+// f32 K needs no alignment (VEC4 = K % 4 == 0 && x_off % 4 == 0).
+// SPLITK: workgroup z takes K slice [z * k_chunk, min(K, (z + 1) * k_chunk)) (k_chunk % 32 == 0)
+// and writes its raw partial sums to y[(z * M + m) * N + n] (y is then the split scratch; no
+// bias, no GELU); shaders/gemm_reduce.wgsl sums the slices and applies the epilogue.
 // GELU: the output goes through gelu_tanh after the bias.
 #include "common"
 #include "quant"
 
-struct Params { M: u32, N: u32, K: u32, x_off: u32, y_off: u32 }
+struct Params { M: u32, N: u32, K: u32, x_off: u32, y_off: u32, k_chunk: u32 }
 
-const BM = 64u;
-const BN = 128u;
+const BM = 4u * TY;
+const BN = 8u * TX;
 const BK = 16u;
+const WG = TX * TY;
 
 @group(0) @binding(0) var<uniform> p: Params;
 #define QW_T u32
@@ -23,8 +29,8 @@ const BK = 16u;
 #include "gelu"
 #endif
 
-var<workgroup> As: array<vec4<f32>, 256>; // [BK][BM / 4]
-var<workgroup> Bs: array<vec4<f32>, 512>; // [BK][BN / 4]
+var<workgroup> As: array<vec4<f32>, 4u * BM>; // [BK][BM / 4]
+var<workgroup> Bs: array<vec4<f32>, 4u * BN>; // [BK][BN / 4]
 
 // 4 consecutive X (or f32 W) values starting at element `e` of a row, zero past `rem` valid ones.
 #if VEC4
@@ -58,43 +64,49 @@ fn load_w4(e: u32, rem: u32) -> vec4<f32> {
 fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let n0 = wid.x * BN;
   let m0 = wid.y * BM;
-  let tx = t % 16u;
-  let ty = t / 16u;
+  let tx = t % TX;
+  let ty = t / TX;
   var acc: array<vec4<f32>, 8>;
+#if SPLITK
+  let k_begin = wid.z * p.k_chunk;
+  let k_end = min(p.K, k_begin + p.k_chunk);
+#else
+  let k_begin = 0u;
+  let k_end = p.K;
+#endif
 
-  for (var k0 = 0u; k0 < p.K; k0 += BK) {
-    // A tile: row t / 4, k offset (t % 4) * 4.
-    {
-      let r = t / 4u;
-      let kq = (t % 4u) * 4u;
+  for (var k0 = k_begin; k0 < k_end; k0 += BK) {
+    // A tile [BK][BM]: vec4 e = row e / 4, k offset (e % 4) * 4.
+    for (var e = t; e < 4u * BM; e += WG) {
+      let r = e / 4u;
+      let kq = (e % 4u) * 4u;
       let m = m0 + r;
       let k = k0 + kq;
       var v = vec4<f32>(0.0);
-      if (m < p.M && k < p.K) { v = load_x4(p.x_off + m * p.K + k, p.K - k); }
-      As[(kq + 0u) * 16u + r / 4u][r % 4u] = v.x;
-      As[(kq + 1u) * 16u + r / 4u][r % 4u] = v.y;
-      As[(kq + 2u) * 16u + r / 4u][r % 4u] = v.z;
-      As[(kq + 3u) * 16u + r / 4u][r % 4u] = v.w;
+      if (m < p.M && k < k_end) { v = load_x4(p.x_off + m * p.K + k, k_end - k); }
+      As[(kq + 0u) * TY + r / 4u][r % 4u] = v.x;
+      As[(kq + 1u) * TY + r / 4u][r % 4u] = v.y;
+      As[(kq + 2u) * TY + r / 4u][r % 4u] = v.z;
+      As[(kq + 3u) * TY + r / 4u][r % 4u] = v.w;
     }
 #if WQ == 0
-    for (var j = 0u; j < 2u; j++) {
-      let idx = t + j * 256u;
-      let r = idx / 4u;
-      let kq = (idx % 4u) * 4u;
+    for (var e = t; e < 4u * BN; e += WG) {
+      let r = e / 4u;
+      let kq = (e % 4u) * 4u;
       let n = min(n0 + r, p.N - 1u);
       let k = k0 + kq;
       var v = vec4<f32>(0.0);
-      if (k < p.K) { v = load_w4(n * p.K + k, p.K - k); }
-      Bs[(kq + 0u) * 32u + r / 4u][r % 4u] = v.x;
-      Bs[(kq + 1u) * 32u + r / 4u][r % 4u] = v.y;
-      Bs[(kq + 2u) * 32u + r / 4u][r % 4u] = v.z;
-      Bs[(kq + 3u) * 32u + r / 4u][r % 4u] = v.w;
+      if (k < k_end) { v = load_w4(n * p.K + k, k_end - k); }
+      Bs[(kq + 0u) * 2u * TX + r / 4u][r % 4u] = v.x;
+      Bs[(kq + 1u) * 2u * TX + r / 4u][r % 4u] = v.y;
+      Bs[(kq + 2u) * 2u * TX + r / 4u][r % 4u] = v.z;
+      Bs[(kq + 3u) * 2u * TX + r / 4u][r % 4u] = v.w;
     }
 #elif WQ == 4
-    {
-      // 2 words (16 elements) of group k0 / 32 per row: word (k0 / 16 % 2) * 2 + t / 128.
-      let r = t % 128u;
-      let ws = t / 128u;
+    for (var e = t; e < 2u * BN; e += WG) {
+      // 2 words (16 elements) of group k0 / 32 per row: word (k0 / 16 % 2) * 2 + e / BN.
+      let r = e % BN;
+      let ws = e / BN;
       let n = min(n0 + r, p.N - 1u);
       let gi = (k0 / 32u) * p.N + n;
       let word = qw[gi * 4u + ((k0 / 16u) % 2u) * 2u + ws];
@@ -103,27 +115,26 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
       let hi = q4_hi4(word) * s;
       let kb = ws * 8u;
       for (var i = 0u; i < 4u; i++) {
-        Bs[(kb + i) * 32u + r / 4u][r % 4u] = lo[i];
-        Bs[(kb + 4u + i) * 32u + r / 4u][r % 4u] = hi[i];
+        Bs[(kb + i) * 2u * TX + r / 4u][r % 4u] = lo[i];
+        Bs[(kb + 4u + i) * 2u * TX + r / 4u][r % 4u] = hi[i];
       }
     }
 #else
-    for (var j = 0u; j < 2u; j++) {
-      // 4 words (16 elements) of group k0 / 32 per row: word (k0 / 16 % 2) * 4 + idx / 128.
-      let idx = t + j * 256u;
-      let r = idx % 128u;
-      let ws = idx / 128u;
+    for (var e = t; e < 4u * BN; e += WG) {
+      // 4 words (16 elements) of group k0 / 32 per row: word (k0 / 16 % 2) * 4 + e / BN.
+      let r = e % BN;
+      let ws = e / BN;
       let n = min(n0 + r, p.N - 1u);
       let gi = (k0 / 32u) * p.N + n;
       let v = q8_4(qw[gi * 8u + ((k0 / 16u) % 2u) * 4u + ws]) * scales[gi];
-      for (var i = 0u; i < 4u; i++) { Bs[(ws * 4u + i) * 32u + r / 4u][r % 4u] = v[i]; }
+      for (var i = 0u; i < 4u; i++) { Bs[(ws * 4u + i) * 2u * TX + r / 4u][r % 4u] = v[i]; }
     }
 #endif
     workgroupBarrier();
     for (var k = 0u; k < BK; k++) {
-      let a = As[k * 16u + ty];
-      let b0 = Bs[k * 32u + tx];
-      let b1 = Bs[k * 32u + 16u + tx];
+      let a = As[k * TY + ty];
+      let b0 = Bs[k * 2u * TX + tx];
+      let b1 = Bs[k * 2u * TX + TX + tx];
       acc[0] += a.x * b0;
       acc[1] += a.x * b1;
       acc[2] += a.y * b0;
@@ -142,8 +153,11 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
     for (var h = 0u; h < 2u; h++) {
       let v = acc[i * 2u + h];
       for (var j = 0u; j < 4u; j++) {
-        let n = n0 + h * 64u + tx * 4u + j;
+        let n = n0 + h * 4u * TX + tx * 4u + j;
         if (n < p.N) {
+#if SPLITK
+          y[(wid.z * p.M + m) * p.N + n] = v[j];
+#else
 #if HAS_BIAS
           let out = v[j] + bias[n];
 #else
@@ -153,6 +167,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
           y[p.y_off + m * p.N + n] = gelu_tanh(out);
 #else
           y[p.y_off + m * p.N + n] = out;
+#endif
 #endif
         }
       }

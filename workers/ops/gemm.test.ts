@@ -1,21 +1,23 @@
 // Parity of the tiled GEMM, the skinny GEMM and the matmul front door against the CPU
-// reference on Dawn, on awkward shapes (edges of the 64x128 tile, K not a multiple of 4 for
-// f32, M across the skinny buckets), with bias and row offsets. Quantized W is compared with
-// the reference on dequantize(packed). Error relative to Σ|x·w| per output, bound 1e-5.
+// reference on Dawn, on awkward shapes (edges of the 64x128 and 32x64 tiles, K not a multiple of
+// 4 for f32, M across the skinny buckets, split-K with a short last slice), with bias, GELU and
+// row offsets. Quantized W is compared with the reference on dequantize(packed). Error relative
+// to Σ|x·w| per output, bound 1e-5. Also the planner's choices (gemmPlan) at model shapes.
 import { describe, expect, it } from 'vitest';
 import { testContext } from '../gpu/test-context';
 import { Recorder } from '../gpu/recorder';
 import { dequantize, quantize } from '../storage/quant';
-import { createGemm } from './gemm';
+import { createGemm, GEMM_SPLIT_SCRATCH_BYTES, GEMM_TILE_LARGE, GEMM_TILE_SMALL, gemmPlan, gemmRouting, type GemmPlan } from './gemm';
 import { createGemmSkinny } from './gemm-skinny';
 import { createMatmul, matmulKernelFor } from './matmul';
+import { geluRef } from './reference/activation';
 import { matmulAbsRef, matmulRef, maxScaledError, randomF32 } from './reference/matmul';
 import { createF32, readF32, uploadF32, uploadPacked, type GpuTensor } from './types';
 
 const TOL = 1e-5;
 type WType = 'f32' | 'q4' | 'q8';
 
-async function setup(dtype: WType, m: number, n: number, k: number, opts: { bias?: boolean; xOff?: number; yOff?: number } = {}) {
+async function setup(dtype: WType, m: number, n: number, k: number, opts: { bias?: boolean; xOff?: number; yOff?: number; gelu?: boolean } = {}) {
   const ctx = await testContext();
   const seed = m * 131 + n * 7 + k;
   const wf = randomF32(n * k, seed);
@@ -40,7 +42,9 @@ async function setup(dtype: WType, m: number, n: number, k: number, opts: { bias
   const reset = () => ctx.buffers.write(y.buffer, new Float32Array(yOff + m * n).fill(NaN));
   const check = async () => {
     const got = (await readF32(ctx, y)).subarray(yOff);
-    return maxScaledError(got, matmulRef(xs, wRef, m, n, k, bias), matmulAbsRef(xs, wRef, m, n, k, bias));
+    const want = matmulRef(xs, wRef, m, n, k, bias);
+    // GELU's slope is at most ~1.13, so the pre-activation error bound carries over
+    return maxScaledError(got, opts.gelu ? geluRef(want) : want, matmulAbsRef(xs, wRef, m, n, k, bias));
   };
   return { ctx, w, x, y, b, xOff, yOff, check, reset };
 }
@@ -76,6 +80,86 @@ describe('gemm (tiled)', () => {
       await rec.submitAndWait();
       expect(await s.check()).toBeLessThan(TOL);
     }
+  });
+});
+
+describe('gemm tiles and split-K', () => {
+  const small = (splits: number): GemmPlan => ({ tile: GEMM_TILE_SMALL, splits });
+  it.each([
+    // dtype, M, N, K, plan: ragged M / N against both tiles, a short (K % chunk) last slice,
+    // more slices requested than K has groups for, f32 K not a multiple of 4 (unsplit)
+    ['q4', 33, 70, 96, small(1)],
+    ['q4', 37, 130, 160, small(3)],
+    ['q8', 70, 65, 224, small(4)],
+    ['q4', 5, 200, 64, small(8)],
+    ['f32', 31, 129, 96, small(2)],
+    ['f32', 45, 63, 45, small(1)],
+    ['q8', 66, 129, 96, { tile: GEMM_TILE_LARGE, splits: 2 }],
+    ['q4', 17, 100, 128, { tile: { tx: 16, ty: 8 }, splits: 2 }],
+  ] as const)('%s M=%i N=%i K=%i plan %o', async (dtype, m, n, k, plan) => {
+    const s = await setup(dtype, m, n, k);
+    s.reset();
+    const op = createGemm(s.ctx, { w: s.w, x: s.x, y: s.y, maxM: m, plan, simple: false });
+    const rec = new Recorder(s.ctx);
+    op.record(rec, { m });
+    await rec.submitAndWait();
+    expect(await s.check()).toBeLessThan(TOL);
+  });
+
+  it.each(['q4', 'q8', 'f32'] as const)('%s split-K with bias, GELU and row offsets (the reduce pass carries the epilogue)', async (dtype) => {
+    const s = await setup(dtype, 21, 90, 128, { bias: true, gelu: true, xOff: 8, yOff: 5 });
+    s.reset();
+    const op = createGemm(s.ctx, { w: s.w, x: s.x, y: s.y, bias: s.b, gelu: true, maxM: 21, plan: small(3), simple: false });
+    const rec = new Recorder(s.ctx);
+    op.record(rec, { m: 21, xOffset: s.xOff, yOffset: s.yOff });
+    await rec.submitAndWait();
+    expect(await s.check()).toBeLessThan(TOL);
+  });
+
+  it('two split GEMMs in one pass share the scratch in order', async () => {
+    const a = await setup('q4', 9, 64, 128, { bias: true });
+    const b = await setup('q8', 12, 96, 64);
+    a.reset();
+    b.reset();
+    const opA = createGemm(a.ctx, { w: a.w, x: a.x, y: a.y, bias: a.b, maxM: 9, plan: small(4), simple: false });
+    const opB = createGemm(b.ctx, { w: b.w, x: b.x, y: b.y, maxM: 12, plan: small(2), simple: false });
+    const rec = new Recorder(a.ctx);
+    opA.record(rec, { m: 9 });
+    opB.record(rec, { m: 12 });
+    await rec.submitAndWait();
+    expect(await a.check()).toBeLessThan(TOL);
+    expect(await b.check()).toBeLessThan(TOL);
+  });
+
+  it('plans: large tile when its grid fills the GPU, else the small tile split over K', () => {
+    // SmolLM2-135M layer products (N x K): qkv 960x576, o 576x576, gate_up 3072x576, down 576x1536
+    expect(gemmPlan(1024, 3072, 576)).toEqual({ tile: GEMM_TILE_LARGE, splits: 1 });
+    const p128 = gemmPlan(128, 576, 576);
+    expect(p128.tile).toEqual(GEMM_TILE_SMALL);
+    expect(p128.splits).toBeGreaterThan(1);
+    // slices are whole 32-groups of at least 64 elements, and partials fit the scratch
+    for (const [m, n, k] of [[32, 576, 576], [128, 576, 1536], [256, 3072, 576], [512, 896, 4864], [64, 960, 64], [300, 4864, 896]]) {
+      const p = gemmPlan(m, n, k);
+      expect(p.splits).toBeGreaterThanOrEqual(1);
+      if (p.splits > 1) {
+        expect(Math.ceil(k / p.splits)).toBeGreaterThanOrEqual(64);
+        expect(p.splits * m * n * 4).toBeLessThanOrEqual(GEMM_SPLIT_SCRATCH_BYTES);
+      }
+    }
+    expect(gemmPlan(64, 576, 100).splits).toBe(1); // f32 K % 32 != 0
+    gemmRouting.legacy = true;
+    try {
+      expect(gemmPlan(128, 576, 576)).toEqual({ tile: GEMM_TILE_LARGE, splits: 1 });
+    } finally {
+      gemmRouting.legacy = false;
+    }
+  });
+
+  it('refuses a forced split that K or the scratch cannot take', async () => {
+    const s = await setup('f32', 4, 8, 36);
+    expect(() => createGemm(s.ctx, { w: s.w, x: s.x, y: s.y, maxM: 4, plan: small(2) })).toThrow(/K % 32/);
+    const q = await setup('q4', 4100, 64, 64); // 8 slices x 4100 x 64 f32 > 8 MiB
+    expect(() => createGemm(q.ctx, { w: q.w, x: q.x, y: q.y, maxM: 4100, plan: small(8) })).toThrow(/scratch/);
   });
 });
 

@@ -1,20 +1,82 @@
 // Tiled GEMM op: Y[M, N] = X[M, K] W^T (+ bias) for prefill and the vision encoder. X f32
 // row-major; W f32 [N, K] row-major or packed q4/q8 [N, K] (dequantized in the tile load).
-// Tile 64 x 128 x 16, 256 threads, 4 x 8 outputs per thread (shaders/gemm.wgsl). On CPU
-// adapters (SwiftShader) small products (≤ 4M multiply-adds, e.g. tiny test models) use a
-// barrier-free one-output-per-thread kernel (shaders/gemm_simple.wgsl): 4-5x faster there at
-// 16x64x64, 2.5x slower at 128x576x576. `simple` forces either kernel.
+// shaders/gemm.wgsl, 4 x 8 outputs per thread, tile BM x BN x 16 chosen per call from the grid
+// (gemmPlan): 64 x 128 (256 threads) when it yields enough workgroups to fill the GPU, else
+// 32 x 64 (64 threads) and, when even that grid is small (prompts of 32-512 tokens on a
+// 100+-SM GPU), split-K: the K loop is cut into S slices of whole 32-groups, each workgroup
+// writes raw partials [S, M, N] to a per-context scratch and a second dispatch
+// (shaders/gemm_reduce.wgsl) sums them and applies bias / GELU. Before this a 128-token prefill
+// ran 10-48 workgroups each walking all of K, as slow as 1024 tokens (docs/BENCHMARKS.md).
+// On CPU adapters (SwiftShader) small products (≤ 4M multiply-adds, e.g. tiny test models) use a
+// barrier-free one-output-per-thread kernel (shaders/gemm_simple.wgsl), larger ones the 64 x 128
+// tile without split (few cores: more workgroups only cost). `simple` / `plan` force a kernel.
 import type { GpuContext } from '../gpu/context';
 import type { Kernel } from '../gpu/pipelines';
 import { createBindGroup, type Recorder } from '../gpu/recorder';
 import gemmSrc from '../../shaders/gemm.wgsl?raw';
 import gemmSimpleSrc from '../../shaders/gemm_simple.wgsl?raw';
+import gemmReduceSrc from '../../shaders/gemm_reduce.wgsl?raw';
 import type { GemmArgs } from './gemm-skinny';
 import { bindScales, bindTensor, expectShape, grid2d, numel, OpShapeError, type GpuTensor, type Op } from './types';
 
-export const GEMM_WG = 256;
-export const GEMM_TILE_M = 64;
-export const GEMM_TILE_N = 128;
+/** Threads per tile: tx * ty; the tile is (4 * ty) rows x (8 * tx) columns. */
+export interface GemmTile {
+  tx: number;
+  ty: number;
+}
+export const GEMM_TILE_LARGE: GemmTile = { tx: 16, ty: 16 }; // 64 x 128
+export const GEMM_TILE_SMALL: GemmTile = { tx: 8, ty: 8 }; // 32 x 64
+
+/** Tile and split-K for one call; splits = 1 is the one-pass kernel with its own epilogue. */
+export interface GemmPlan {
+  tile: GemmTile;
+  splits: number;
+}
+
+/** Workgroups the planner aims for (about two per SM on a 132-SM H100 / H200). */
+export const GEMM_TARGET_WG = 264;
+export const GEMM_MAX_SPLITS = 8;
+/** K per split slice is at least this (4 tile steps), a multiple of 32 (quantization groups). */
+export const GEMM_MIN_SLICE = 64;
+/** Shared split-K partials scratch per context (f32 [S, M, N] must fit). */
+export const GEMM_SPLIT_SCRATCH_BYTES = 8 << 20;
+
+/**
+ * Benchmark switch (tools/bench/bench.ts --compare-prefill): `legacy` restores the routing before
+ * split-K (64 x 128 tile for every M) at record time, so one loaded model can time both.
+ */
+export const gemmRouting = { legacy: false };
+
+export function tileRows(t: GemmTile): number {
+  return 4 * t.ty;
+}
+export function tileCols(t: GemmTile): number {
+  return 8 * t.tx;
+}
+function tileGrid(t: GemmTile, m: number, n: number): number {
+  return Math.ceil(m / tileRows(t)) * Math.ceil(n / tileCols(t));
+}
+
+/** K elements per slice for `splits` slices: a multiple of 32. */
+export function splitChunkK(k: number, splits: number): number {
+  return Math.ceil(k / splits / 32) * 32;
+}
+
+/**
+ * Tile / split-K for an M x N x K product on a GPU adapter: the large tile when its grid fills the
+ * GPU (≥ GEMM_TARGET_WG workgroups), else the small tile, split over K until the grid reaches the
+ * target (slices ≥ GEMM_MIN_SLICE, partials within the scratch). K % 32 != 0 (f32 only) never splits.
+ */
+export function gemmPlan(m: number, n: number, k: number): GemmPlan {
+  if (gemmRouting.legacy || tileGrid(GEMM_TILE_LARGE, m, n) >= GEMM_TARGET_WG) return { tile: GEMM_TILE_LARGE, splits: 1 };
+  const tile = GEMM_TILE_SMALL;
+  const base = tileGrid(tile, m, n);
+  if (k % 32 !== 0) return { tile, splits: 1 };
+  let splits = Math.min(GEMM_MAX_SPLITS, Math.ceil(GEMM_TARGET_WG / base), Math.floor(k / GEMM_MIN_SLICE));
+  while (splits > 1 && splits * m * n * 4 > GEMM_SPLIT_SCRATCH_BYTES) splits--;
+  splits = Math.max(1, splits);
+  return { tile, splits: Math.ceil(k / splitChunkK(k, splits)) };
+}
 
 export interface GemmInit {
   /** f32 / q4 / q8 [N, K]. */
@@ -28,19 +90,33 @@ export interface GemmInit {
   maxM: number;
   /** Force the barrier-free kernel on or off (default: CPU adapters, small products). */
   simple?: boolean;
+  /** Force a tile / split-K for every call (tests, benchmarks); default gemmPlan (GPU adapters). */
+  plan?: GemmPlan;
   /** y = gelu_tanh(X W^T + b) (SigLIP's fc1 with its activation fused). */
   gelu?: boolean;
 }
 
 export const GEMM_SIMPLE_WG = 64;
+export const GEMM_REDUCE_WG = 256;
 const SIMPLE_MAX_MACS = 1 << 22;
+
+// Split-K partials, shared by every GEMM of a context (they run one after another on the queue).
+const scratch = new WeakMap<GpuContext, GPUBuffer>();
+function splitScratch(ctx: GpuContext): GPUBuffer {
+  let b = scratch.get(ctx);
+  if (!b) scratch.set(ctx, (b = ctx.buffers.create(GEMM_SPLIT_SCRATCH_BYTES, 'gemm.splitk')));
+  return b;
+}
+
+type Variant = { kernel: Kernel; bindGroup: GPUBindGroup };
 
 export class Gemm implements Op<GemmArgs> {
   readonly name: string;
   readonly n: number;
   readonly k: number;
-  private readonly kernels = new Map<string, { kernel: Kernel; bindGroup: GPUBindGroup }>();
+  private readonly kernels = new Map<string, Variant>();
   private readonly params = new Uint32Array(8);
+  private readonly reduceParams = new Uint32Array(4);
   private readonly xLen: number;
   private readonly yLen: number;
 
@@ -48,7 +124,7 @@ export class Gemm implements Op<GemmArgs> {
     readonly ctx: GpuContext,
     private readonly init: GemmInit,
   ) {
-    const { w, x, y, bias, maxM } = init;
+    const { w, x, y, bias, maxM, plan } = init;
     expectShape('gemm W', w, ['f32', 'q4', 'q8'], 2);
     const [n, k] = w.shape;
     this.n = n;
@@ -60,29 +136,58 @@ export class Gemm implements Op<GemmArgs> {
     if (x.dtype !== 'f32' || this.xLen < maxM * k) throw new OpShapeError(`${this.name}: x [${x.shape.join(', ')}] cannot hold ${maxM} x ${k}`);
     if (y.dtype !== 'f32' || this.yLen < maxM * n) throw new OpShapeError(`${this.name}: y [${y.shape.join(', ')}] cannot hold ${maxM} x ${n}`);
     if (bias && (bias.dtype !== 'f32' || numel(bias.shape) !== n)) throw new OpShapeError(`${this.name}: bias is not f32 [${n}]`);
-    if (Math.ceil(maxM / GEMM_TILE_M) > ctx.caps.maxComputeWorkgroupsPerDimension) throw new OpShapeError(`${this.name}: maxM ${maxM} needs too many row tiles`);
+    if (Math.ceil(maxM / tileRows(GEMM_TILE_SMALL)) > ctx.caps.maxComputeWorkgroupsPerDimension) throw new OpShapeError(`${this.name}: maxM ${maxM} needs too many row tiles`);
+    if (plan) {
+      const { tx, ty } = plan.tile;
+      if (![tx, ty].every((v) => v >= 1 && (v & (v - 1)) === 0) || tx * ty > ctx.caps.maxComputeInvocationsPerWorkgroup) throw new OpShapeError(`${this.name}: tile ${tx}x${ty} threads unsupported`);
+      if (plan.splits > 1 && k % 32 !== 0) throw new OpShapeError(`${this.name}: split-K needs K % 32 == 0 (K = ${k})`);
+      if (plan.splits > 1 && plan.splits * maxM * n * 4 > GEMM_SPLIT_SCRATCH_BYTES) throw new OpShapeError(`${this.name}: ${plan.splits} slices of ${maxM} x ${n} exceed the split-K scratch`);
+    }
   }
 
   // vec4 loads need every row start 4-aligned: K % 4 == 0 and a 4-aligned x offset.
-  private variant(vec4: boolean, simple: boolean): { kernel: Kernel; bindGroup: GPUBindGroup } {
-    const key = `${vec4}/${simple}`;
+  private variant(vec4: boolean, kind: 'simple' | 'reduce' | GemmPlan): Variant {
+    const key = typeof kind === 'string' ? `${kind}/${vec4}` : `${kind.tile.tx}x${kind.tile.ty}/${kind.splits > 1}/${vec4}`;
     let v = this.kernels.get(key);
-    if (!v) {
-      const { w, x, y, bias } = this.init;
-      const wq = w.dtype === 'q4' ? 4 : w.dtype === 'q8' ? 8 : 0;
+    if (v) return v;
+    const { w, x, y, bias, gelu } = this.init;
+    const wq = w.dtype === 'q4' ? 4 : w.dtype === 'q8' ? 8 : 0;
+    const epilogue = { HAS_BIAS: !!bias, GELU: !!gelu };
+    const bias1 = bias ? (['read'] as const) : [];
+    if (kind === 'reduce') {
+      const kernel = this.ctx.pipelines.get({ op: 'gemm_reduce', source: gemmReduceSrc, workgroupSize: [GEMM_REDUCE_WG, 1, 1], defines: epilogue, bindings: ['read', 'rw', ...bias1] });
+      const bufs = [splitScratch(this.ctx), bindTensor(y), ...(bias ? [bindTensor(bias)] : [])];
+      v = { kernel, bindGroup: createBindGroup(this.ctx, kernel, bufs, `${this.name}.reduce`) };
+    } else {
+      const simple = kind === 'simple';
+      const split = !simple && kind.splits > 1;
+      const tile = simple ? GEMM_TILE_LARGE : kind.tile;
+      // the split kernel writes raw partials into the scratch (bound as y) and has no epilogue
       const kernel = this.ctx.pipelines.get({
         op: simple ? 'gemm_simple' : 'gemm',
         source: simple ? gemmSimpleSrc : gemmSrc,
-        workgroupSize: [simple ? GEMM_SIMPLE_WG : GEMM_WG, 1, 1],
-        defines: { WQ: wq, VEC4: vec4, HAS_BIAS: !!bias, GELU: !!this.init.gelu },
-        bindings: [...(wq ? (['read', 'read'] as const) : (['read'] as const)), 'read', 'rw', ...(bias ? (['read'] as const) : [])],
+        workgroupSize: [simple ? GEMM_SIMPLE_WG : tile.tx * tile.ty, 1, 1],
+        defines: { WQ: wq, VEC4: vec4, TX: `${tile.tx}u`, TY: `${tile.ty}u`, SPLITK: split, HAS_BIAS: !split && !!bias, GELU: !split && !!gelu },
+        bindings: [...(wq ? (['read', 'read'] as const) : (['read'] as const)), 'read', 'rw', ...(split ? [] : bias1)],
       });
-      const bufs = wq ? [bindTensor(w), bindScales(w), bindTensor(x), bindTensor(y)] : [bindTensor(w), bindTensor(x), bindTensor(y)];
-      if (bias) bufs.push(bindTensor(bias));
+      const out = split ? splitScratch(this.ctx) : bindTensor(y);
+      const bufs = wq ? [bindTensor(w), bindScales(w), bindTensor(x), out] : [bindTensor(w), bindTensor(x), out];
+      if (bias && !split) bufs.push(bindTensor(bias));
       v = { kernel, bindGroup: createBindGroup(this.ctx, kernel, bufs, this.name) };
-      this.kernels.set(key, v);
     }
+    this.kernels.set(key, v);
     return v;
+  }
+
+  /** The tile / split-K a call with `m` rows runs (null: the barrier-free kernel). */
+  planFor(m: number, xOffset = 0): GemmPlan | null {
+    const simple = this.init.simple ?? (this.ctx.caps.software && m * this.n * this.k <= SIMPLE_MAX_MACS);
+    if (simple) return null;
+    if (this.init.plan) return this.init.plan;
+    if (this.ctx.caps.software) return { tile: GEMM_TILE_LARGE, splits: 1 };
+    const plan = gemmPlan(m, this.n, this.k);
+    // f32 rows that are not 4-aligned take the scalar path; keep that one unsplit as well
+    return plan.splits > 1 && xOffset % 4 !== 0 ? { tile: plan.tile, splits: 1 } : plan;
   }
 
   record(rec: Recorder, args: GemmArgs): void {
@@ -94,20 +199,40 @@ export class Gemm implements Op<GemmArgs> {
     const quant = this.init.w.dtype !== 'f32';
     const vec4 = this.k % 4 === 0 && xOff % 4 === 0;
     if (quant && !vec4) throw new OpShapeError(`${this.name}: xOffset ${xOff} must be a multiple of 4`);
-    const simple = this.init.simple ?? (this.ctx.caps.software && m * this.n * this.k <= SIMPLE_MAX_MACS);
-    const { kernel, bindGroup } = this.variant(vec4, simple);
+    const plan = this.planFor(m, xOff);
+    const { kernel, bindGroup } = this.variant(vec4, plan ?? 'simple');
     const p = this.params;
     p[0] = m;
     p[1] = this.n;
     p[2] = this.k;
     p[3] = xOff;
     p[4] = yOff;
-    if (simple) {
+    p[5] = this.k;
+    if (!plan) {
       const [gx, gy] = grid2d(this.ctx, Math.ceil((m * this.n) / GEMM_SIMPLE_WG));
       rec.dispatch(kernel, bindGroup, p, gx, gy);
-    } else {
-      rec.dispatch(kernel, bindGroup, p, Math.ceil(this.n / GEMM_TILE_N), Math.ceil(m / GEMM_TILE_M));
+      return;
     }
+    const gx = Math.ceil(this.n / tileCols(plan.tile));
+    const gy = Math.ceil(m / tileRows(plan.tile));
+    if (plan.splits <= 1) {
+      rec.dispatch(kernel, bindGroup, p, gx, gy);
+      return;
+    }
+    // K slices of whole 32-groups; the last may be short (or, rounding up, absent: fewer slices)
+    const chunk = splitChunkK(this.k, plan.splits);
+    const splits = Math.ceil(this.k / chunk);
+    if (splits * m * this.n * 4 > GEMM_SPLIT_SCRATCH_BYTES) throw new OpShapeError(`${this.name}: ${splits} slices of ${m} x ${this.n} exceed the split-K scratch`);
+    p[5] = chunk;
+    rec.dispatch(kernel, bindGroup, p, gx, gy, splits);
+    const r = this.variant(vec4, 'reduce');
+    const q = this.reduceParams;
+    q[0] = m;
+    q[1] = this.n;
+    q[2] = splits;
+    q[3] = yOff;
+    const [rx, ry] = grid2d(this.ctx, Math.ceil((m * this.n) / GEMM_REDUCE_WG));
+    rec.dispatch(r.kernel, r.bindGroup, q, rx, ry);
   }
 }
 
