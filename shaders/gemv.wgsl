@@ -7,7 +7,7 @@
 // (for q4 permuted into even/odd element order to match q4_even/q4_odd); without, x is read
 // from the buffer (L1 broadcasts) and no barrier delays the first weight loads. Partial sums
 // over lk are reduced at the end.
-// Each step issues the loads of U (1, 2, 4 or 8) groups before any math: memory-level parallelism,
+// Each step issues the loads of U (1, 2, 4, 8 or 16) groups before any math: memory-level parallelism,
 // which is what bounds this kernel (bytes in flight), not ALU.
 // Fusions (shaders/gemv_fuse.wgsl): PRO_NORM / PRO_SILU transform x while it is read or staged,
 // EPI_ADD accumulates into y (residual stream); NW_BINDING is the RMSNorm weight's binding;
@@ -168,6 +168,10 @@ struct Step {
 #if U >= 8
   g4: Group, q4: u32, g5: Group, q5: u32, g6: Group, q6: u32, g7: Group, q7: u32,
 #endif
+#if U >= 16
+  g8: Group, q8: u32, g9: Group, q9: u32, g10: Group, q10: u32, g11: Group, q11: u32,
+  g12: Group, q12: u32, g13: Group, q13: u32, g14: Group, q14: u32, g15: Group, q15: u32,
+#endif
 }
 
 fn slot(gl: u32, j: u32, cg: u32) -> u32 { return select(gl, gl + j * TK, gl + j * TK < cg); }
@@ -195,6 +199,24 @@ fn step_loads(c0: u32, gl: u32, cg: u32, ok0: bool, row: u32) -> Step {
   st.g6 = load_group(c0 + st.q6, row, gl + 6u * TK < cg);
   st.g7 = load_group(c0 + st.q7, row, gl + 7u * TK < cg);
 #endif
+#if U >= 16
+  st.q8 = slot(gl, 8u, cg);
+  st.q9 = slot(gl, 9u, cg);
+  st.q10 = slot(gl, 10u, cg);
+  st.q11 = slot(gl, 11u, cg);
+  st.q12 = slot(gl, 12u, cg);
+  st.q13 = slot(gl, 13u, cg);
+  st.q14 = slot(gl, 14u, cg);
+  st.q15 = slot(gl, 15u, cg);
+  st.g8 = load_group(c0 + st.q8, row, gl + 8u * TK < cg);
+  st.g9 = load_group(c0 + st.q9, row, gl + 9u * TK < cg);
+  st.g10 = load_group(c0 + st.q10, row, gl + 10u * TK < cg);
+  st.g11 = load_group(c0 + st.q11, row, gl + 11u * TK < cg);
+  st.g12 = load_group(c0 + st.q12, row, gl + 12u * TK < cg);
+  st.g13 = load_group(c0 + st.q13, row, gl + 13u * TK < cg);
+  st.g14 = load_group(c0 + st.q14, row, gl + 14u * TK < cg);
+  st.g15 = load_group(c0 + st.q15, row, gl + 15u * TK < cg);
+#endif
   return st;
 }
 
@@ -208,6 +230,10 @@ fn step_dot(st: Step, gl: u32, xbase: u32) -> f32 {
 #endif
 #if U >= 8
   a += (scaled_dot(st.g4, xbase + st.q4 * 8u) + scaled_dot(st.g5, xbase + st.q5 * 8u)) + (scaled_dot(st.g6, xbase + st.q6 * 8u) + scaled_dot(st.g7, xbase + st.q7 * 8u));
+#endif
+#if U >= 16
+  a += ((scaled_dot(st.g8, xbase + st.q8 * 8u) + scaled_dot(st.g9, xbase + st.q9 * 8u)) + (scaled_dot(st.g10, xbase + st.q10 * 8u) + scaled_dot(st.g11, xbase + st.q11 * 8u)))
+     + ((scaled_dot(st.g12, xbase + st.q12 * 8u) + scaled_dot(st.g13, xbase + st.q13 * 8u)) + (scaled_dot(st.g14, xbase + st.q14 * 8u) + scaled_dot(st.g15, xbase + st.q15 * 8u)));
 #endif
   return a;
 }

@@ -4,8 +4,12 @@
 // the GPU's L2, and each timing is many dispatches in one command buffer (best of 3 trials).
 // With timestamp-query (GPU host), each GEMV is also timed on the GPU: one dispatch per timed
 // pass (kernel time, no dispatch gap) and all dispatches in one timed pass (kernel + gap).
+// --split sweeps split-K (workgroups per row block along K, partials summed by a second pass or,
+// for y += Wx, by atomic adds; see gemv.wgsl) over workgroup shapes whose lanes x groups in flight
+// cover one K-slice, and times a streaming read of the GEMV's own byte count (same copies, same
+// dependent dispatches): what a pure read of that size achieves per call.
 // Build + run: node tools/bench/build-kernels.mjs && node dist-bench/kernels.mjs [--small]
-//   [--json FILE] [--gemv-only] [--quick] [--shapes 11008x4096,...] [--kinds q4,q8]
+//   [--json FILE] [--gemv-only] [--quick | --split] [--shapes 11008x4096,...] [--kinds q4,q8]
 import { writeFileSync } from 'node:fs';
 import { createGpuContext, type GpuContext } from '../../workers/gpu/context';
 import { nodeGpu } from '../../workers/gpu/node';
@@ -29,6 +33,8 @@ const argVal = (name: string): string | null => {
 const gemvOnly = process.argv.includes('--gemv-only');
 /** A short GEMV sweep: the default and the shapes that led earlier sweeps. */
 const quickSweep = process.argv.includes('--quick');
+/** Split-K sweep (and the size-matched streaming read). */
+const splitSweep = process.argv.includes('--split');
 const shapesArg = argVal('shapes');
 const kindsArg = (argVal('kinds') ?? 'q4,q8').split(',') as QuantKind[];
 
@@ -158,8 +164,58 @@ function copiesFor(bytes: number): number {
   return Math.max(1, Math.min(small ? 4 : 512, Math.ceil((small ? 8 << 20 : 256 << 20) / bytes)));
 }
 
-function cfgName(c: GemvConfig): string {
-  return `tn${c.tn}xtk${c.tk}xr${c.r}xu${c.u ?? 1}${c.unpackBuiltins ? '-builtins' : ''}${c.q4InPlace ? '-inplace' : ''}${c.prefetch ? '-prefetch' : ''}${c.xsmem === false ? '-xglobal' : ''}`;
+/** A swept GEMV: workgroup shape, and whether it runs as y += W x (residual-add epilogue). */
+type SweepCfg = GemvConfig & { acc?: boolean };
+
+function cfgName(c: SweepCfg): string {
+  const split = (c.ksplit ?? 1) > 1 ? `-k${c.ksplit}${c.ksplitReduce === 'atomic' ? 'atomic' : 'pass'}` : '';
+  return `tn${c.tn}xtk${c.tk}xr${c.r}xu${c.u ?? 1}${c.unpackBuiltins ? '-builtins' : ''}${c.q4InPlace ? '-inplace' : ''}${c.prefetch ? '-prefetch' : ''}${c.xsmem === false ? '-xglobal' : ''}${split}${c.acc ? '-acc' : ''}`;
+}
+
+/**
+ * Split-K sweep for an [n, k] GEMV: for 1, 2, 4, 8 slices, every 32- or 64-row shape whose
+ * k-lanes x groups in flight cover one slice in one step (x staged per slice), both reductions
+ * where they apply, and the no-split default as y += W x too (the atomic variants' baseline).
+ */
+function splitConfigs(def: GemvConfig, k: number, kind: QuantKind, maxWg: number): SweepCfg[] {
+  const groups = k / 32;
+  const out: SweepCfg[] = [def, { ...def, acc: true }];
+  for (const ks of [1, 2, 4, 8]) {
+    const slice = Math.ceil(groups / ks);
+    for (const tn of [32, 64]) {
+      for (const u of [2, 4, 8, 16]) {
+        let tk = 1;
+        while (tk * u < slice && tn * tk * 2 <= maxWg) tk *= 2;
+        if (tn * tk < 128 || tk * u < slice) continue;
+        const base: SweepCfg = { tn, tk, r: 1, u, chunk: tk * u, q4InPlace: kind === 'q4', ...(ks > 1 ? { ksplit: ks } : {}) };
+        out.push(base);
+        if (ks > 1) out.push({ ...base, acc: true }, { ...base, acc: true, ksplitReduce: 'atomic' });
+      }
+    }
+  }
+  return out;
+}
+
+/** Streaming read of `bytes` per call over the same number of copies as a GEMV of that size, dependent dispatches. */
+async function streamSized(ctx: GpuContext, bytes: number, peak: number): Promise<void> {
+  bytes = Math.ceil(bytes / 16) * 16;
+  const copies = copiesFor(bytes);
+  const srcs = Array.from({ length: copies }, () => ctx.buffers.create(bytes, 'stream-src'));
+  const kernel = ctx.pipelines.get({ op: 'bench_stream', source: STREAM_WGSL, workgroupSize: [256, 1, 1], bindings: ['read', 'rw'] });
+  for (const perThread of [1, 4, 16]) {
+    const threads = Math.ceil(bytes / 16 / perThread / 256) * 256;
+    const dst = ctx.buffers.create(threads * 4, 'stream-dst');
+    const bgs = srcs.map((src) => createBindGroup(ctx, kernel, [src, dst]));
+    const params = new Uint32Array([bytes / 16, threads, 0, 0]);
+    const record = (rec: Recorder, i: number) => rec.dispatch(kernel, bgs[i % copies], params, threads / 256);
+    const reps = Math.max(20, Math.min(2000, Math.ceil((small ? 2e7 : 4e9) / bytes)));
+    const s = await timeIt(ctx, reps, record);
+    const g = await gpuTime(ctx, small ? 2 : Math.min(reps, 4 * copies), record);
+    const pct = (us: number) => +((100 * bytes) / us / 1e3 / peak).toFixed(1);
+    log({ bench: 'stream_sized', bytes, vec4PerThread: perThread, workgroups: threads / 256, copies, us: +(s * 1e6).toFixed(2), pctPeak: pct(s * 1e6), ...(g ? { passUsPerCall: +g.passUs.toFixed(2), passPctPeak: pct(g.passUs), kernelUs: +(g.passUs - emptyPassUs).toFixed(2), kernelPctPeak: pct(g.passUs - emptyPassUs) } : {}) });
+    ctx.buffers.destroy(dst);
+  }
+  for (const b of srcs) ctx.buffers.destroy(b);
 }
 
 async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number, peak: number): Promise<void> {
@@ -170,8 +226,11 @@ async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number,
   const y = createF32(ctx, [n]);
   const def = defaultGemvConfig(n, k, ctx.caps.maxComputeInvocationsPerWorkgroup, ctx.caps.software);
   const maxWg = ctx.caps.maxComputeInvocationsPerWorkgroup;
-  const sweep: GemvConfig[] = small
-    ? [def]
+  if (splitSweep) await streamSized(ctx, bytes, peak);
+  const sweep: SweepCfg[] = small
+    ? [def, ...(splitSweep ? [{ ...def, ksplit: 2 }, { ...def, ksplit: 2, ksplitReduce: 'atomic' as const, acc: true }] : [])]
+    : splitSweep
+    ? splitConfigs(def, k, kind, maxWg)
     : quickSweep
     ? [
         def,
@@ -239,7 +298,7 @@ async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number,
     const name = cfgName(cfg);
     if (seen.has(name)) continue;
     seen.add(name);
-    const ops = ws.map((w) => createGemv(ctx, { w, x, y, config: cfg }));
+    const ops = ws.map((w) => createGemv(ctx, { w, x, y, config: cfg, fuse: { accumulate: !!cfg.acc } }));
     const s = await timeIt(ctx, reps, (rec, i) => ops[i % ops.length].record(rec));
     const gbs = bytes / s / 1e9;
     const isDefault = cfg === def;
@@ -251,7 +310,7 @@ async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number,
     const gpu = g
       ? { passUsPerCall: +g.passUs.toFixed(2), passGBps: +(bytes / g.passUs / 1e3).toFixed(0), passPctPeak: +((100 * bytes) / g.passUs / 1e3 / peak).toFixed(1), kernelUs: +kernelUs.toFixed(2), kernelGBps: +(bytes / kernelUs / 1e3).toFixed(0), kernelPctPeak: +((100 * bytes) / kernelUs / 1e3 / peak).toFixed(1), isolatedPassUs: +g.kernelUs.toFixed(2) }
       : {};
-    log({ bench: 'gemv', kind, shape: `${n}x${k}`, config: name, default: isDefault, us: +(s * 1e6).toFixed(2), GBps: +gbs.toFixed(0), pctPeak: +((100 * gbs) / peak).toFixed(1), copies, ...gpu });
+    log({ bench: 'gemv', kind, shape: `${n}x${k}`, config: name, default: isDefault, dispatches: ops[0].ksplit > 1 && cfg.ksplitReduce !== 'atomic' ? 2 : 1, us: +(s * 1e6).toFixed(2), GBps: +gbs.toFixed(0), pctPeak: +((100 * gbs) / peak).toFixed(1), copies, ...gpu });
     if (gbs > best.gbs) best = { gbs, name };
   }
   log({ bench: 'gemv_best', kind, shape: `${n}x${k}`, config: best.name, GBps: +best.gbs.toFixed(0), pctPeak: +((100 * best.gbs) / peak).toFixed(1) });

@@ -127,6 +127,8 @@ describe.each(['q4', 'q8'] as const)('gemv %s', (dtype) => {
       { tn: 32, tk: 8, r: 1, chunk: 64, u: 4, ksplit: 3, xsmem: false },
       // more slices than groups: clamped to one group each.
       { tn: 8, tk: 8, r: 1, chunk: 64, u: 1, ksplit: 64 },
+      // 16 groups in flight per thread: 2 lanes x 16 cover a 7-group slice (padding slots).
+      { tn: 32, tk: 2, r: 1, chunk: 32, u: 16, ksplit: 2, q4InPlace: true },
     ]) {
       const k = config.ksplit === 4 ? 416 : 352;
       const { got, want, abs, yHead } = await runGemv(dtype, 70, k, { bias: true, xOff: 32, yOff: 3, config });

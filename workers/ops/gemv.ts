@@ -20,7 +20,7 @@ export interface GemvConfig {
   chunk: number;
   /** Stage x in workgroup memory (default true); false reads x from the buffer. */
   xsmem?: boolean;
-  /** Groups each thread loads per step: 1, 2, 4 or 8 (default 1). */
+  /** Groups each thread loads per step: 1, 2, 4, 8 or 16 (default 1). */
   u?: number;
   /** Decode with the unpack4xU8/unpack4xI8 builtins instead of the exponent trick (needs caps.packed4x8). */
   unpackBuiltins?: boolean;
@@ -48,6 +48,13 @@ export const GEMV_F32_ROWS = 4;
 export const GEMV_Q_WG = 256;
 /** Threads per workgroup of the split-K second pass (one per output element). */
 export const GEMV_REDUCE_WG = 128;
+
+/**
+ * Process-wide GEMV routing switches, read when a Gemv is built. Benchmarks turn `splitK` off to
+ * load a model with the previous defaults beside the current ones (tools/bench/bench.ts
+ * --compare-gemv); nothing else should change them.
+ */
+export const gemvRouting = { splitK: true };
 
 /**
  * Default quantized workgroup shape, from the sweeps in tools/bench/kernels.ts (H200 and H100,
@@ -215,7 +222,7 @@ export class Gemv implements Op<GemvArgs | void> {
       const kslice = Math.ceil(groups / ks);
       this.ksplit = ks;
       this.params[6] = kslice;
-      if (![1, 2, 4, 8].includes(cfg.u ?? 1)) throw new OpShapeError(`gemv: u = ${cfg.u} must be 1, 2, 4 or 8`);
+      if (![1, 2, 4, 8, 16].includes(cfg.u ?? 1)) throw new OpShapeError(`gemv: u = ${cfg.u} must be 1, 2, 4, 8 or 16`);
       if (wg > ctx.caps.maxComputeInvocationsPerWorkgroup || wg < 32 || (wg & (wg - 1)) !== 0) {
         throw new OpShapeError(`gemv: config ${cfg.tn}x${cfg.tk} needs a power-of-two workgroup of 32..${ctx.caps.maxComputeInvocationsPerWorkgroup} threads`);
       }
