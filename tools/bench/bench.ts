@@ -6,9 +6,10 @@
 // the measured streaming-read peak, dispatches per decode pass, and per-matrix GEMV bandwidth
 // measured on the model's own weights (all layers in turn, so caches do not flatter it).
 // --compare-unfused also loads each model with the fused decode path off (before/after in one run,
-// measured after the main figures, alternating the two paths).
+// measured after the main figures, alternating the two paths); --compare-gemv likewise with the
+// previous GEMV routing (workers/ops/gemv.ts gemvRouting: no split-K).
 // Usage: npm run bench -- [--small] [--models a,b] [--quants q4,q8] [--decode N] [--json FILE]
-//   [--record-only] [--compare-unfused]
+//   [--record-only] [--compare-unfused] [--compare-gemv]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,7 @@ import { nodeGpu } from '../../workers/gpu/node';
 import { Recorder } from '../../workers/gpu/recorder';
 import { generateTokens, PIPELINE_DEPTH } from '../../workers/decoding/generate';
 import { LlamaModel } from '../../workers/models/llama/model';
+import { gemvRouting } from '../../workers/ops/gemv';
 import { defaultSampling } from '../../workers/protocol/engine';
 import { convertModel, policyFor } from '../../workers/storage/convert';
 import { dirFileSource } from '../../workers/storage/fs-source';
@@ -41,6 +43,8 @@ const jsonPath = arg('json', '');
 /** Only measure the CPU cost of recording a decode pass (works on any adapter, even SwiftShader at full size). */
 const recordOnly = argv.includes('--record-only');
 const compareUnfused = argv.includes('--compare-unfused');
+/** Also load each model with the previous GEMV routing (gemvRouting.splitK off) and compare decode. */
+const compareGemv = argv.includes('--compare-gemv');
 /** Decode passes recorded for the record-cost figure (more for a CPU profile). */
 const recordReps = Number(arg('record-reps', '50'));
 
@@ -179,6 +183,24 @@ function recordCost(m: LlamaModel): { recordUsPerDecode: number; dispatches: num
 }
 
 /** GEMV GB/s of one matrix class, cycling through every layer's copy (reps passes). */
+/** Max |Δ| between two models' logits over 4 one-token decode steps after a 16-token prompt (same weights). */
+async function decodeLogitDiff(a: LlamaModel, b: LlamaModel): Promise<{ maxDiff: number; maxAbs: number }> {
+  let maxDiff = 0;
+  let maxAbs = 0;
+  const steps = [promptIds(16, a.vocabSize), [1], [2], [3], [4]];
+  for (const model of [a, b]) model.kv.reset();
+  for (const ids of steps) {
+    const la = await a.stepLogits(ids, 'last');
+    const lb = await b.stepLogits(ids, 'last');
+    if (ids.length > 1) continue;
+    for (let i = 0; i < la.length; i++) {
+      maxDiff = Math.max(maxDiff, Math.abs(la[i] - lb[i]));
+      maxAbs = Math.max(maxAbs, Math.abs(lb[i]));
+    }
+  }
+  return { maxDiff, maxAbs };
+}
+
 async function gemvBandwidth(ctx: GpuContext, m: LlamaModel, cls: 'qkv' | 'o' | 'gateUp' | 'down', reps: number): Promise<{ us: number; gbs: number; n: number; k: number }> {
   const layers = m.fwd.layers;
   const w = m.weights.layers[0][cls];
@@ -263,28 +285,33 @@ async function main(): Promise<void> {
             fusedTokS = Math.max(fusedTokS, await timeDecodeLoop(m, decodeTokens));
           }
           // Same weights, both paths: logits of 4 one-token decode steps after a prompt.
-          let maxDiff = 0;
-          let maxAbs = 0;
-          if (!recordOnly) {
-            const prompt = promptIds(16, m.vocabSize);
-            const steps = [prompt, [1], [2], [3], [4]];
-            for (const model of [m, u]) model.kv.reset();
-            for (const ids of steps) {
-              const a = await m.stepLogits(ids, 'last');
-              const b = await u.stepLogits(ids, 'last');
-              if (ids.length > 1) continue;
-              for (let i = 0; i < a.length; i++) {
-                maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
-                maxAbs = Math.max(maxAbs, Math.abs(b[i]));
-              }
-            }
-          }
+          const { maxDiff, maxAbs } = recordOnly ? { maxDiff: 0, maxAbs: 0 } : await decodeLogitDiff(m, u);
           report({
             kind: 'fused-vs-unfused', model: name, quant: q, unfusedDecodeTokS: +tokS.toFixed(1), fusedDecodeTokS: +fusedTokS.toFixed(1),
             unfusedRecordUs: urec.recordUsPerDecode, unfusedDispatches: urec.dispatches, fusedRecordUs: rec.recordUsPerDecode, fusedDispatches: rec.dispatches,
             decodeLogitMaxDiff: maxDiff, decodeLogitMaxAbs: maxAbs,
           });
           u.destroy();
+        }
+        if (compareGemv && !recordOnly) {
+          // The same weights with the previous GEMV routing (no split-K): before/after in one run,
+          // alternating the two models' decoding loops, best of 3 each.
+          gemvRouting.splitK = false;
+          const prev = await LlamaModel.load(ctx, store, name, () => {}, new AbortController().signal, opts).finally(() => {
+            gemvRouting.splitK = true;
+          });
+          let prevTokS = 0;
+          let newTokS = 0;
+          for (let round = 0; round < 3; round++) {
+            prevTokS = Math.max(prevTokS, await timeDecodeLoop(prev, decodeTokens));
+            newTokS = Math.max(newTokS, await timeDecodeLoop(m, decodeTokens));
+          }
+          const { maxDiff, maxAbs } = await decodeLogitDiff(m, prev);
+          report({
+            kind: 'gemv-routing', model: name, quant: q, previousDecodeTokS: +prevTokS.toFixed(1), newDecodeTokS: +newTokS.toFixed(1),
+            previousDispatches: prev.dispatchCount(1), newDispatches: m.dispatchCount(1), decodeLogitMaxDiff: maxDiff, decodeLogitMaxAbs: maxAbs,
+          });
+          prev.destroy();
         }
         for (const cls of ['qkv', 'o', 'gateUp', 'down'] as const) {
           const g = await gemvBandwidth(ctx, m, cls, small ? 1 : 20);
