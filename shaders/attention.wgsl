@@ -5,7 +5,9 @@
 //                     for `combine` (short query blocks over a long cache: tree verification).
 //   entry `split`     decode / tree verification: one workgroup per (key chunk, head, query),
 //                     chunk softmax reduced in workgroup memory; writes the final row when there
-//                     is one chunk, else partials for `combine`. grid (nChunks, nHeads, B * nQ)
+//                     is one chunk, else partials for `combine`. grid (nChunks, nHeads, B * nQ).
+//                     With 256 threads and one chunk holding every key it is the one-dispatch
+//                     decode / small-tree attention for short contexts (any MASK but full).
 //   entry `combine`   merges split partials. grid (nHeads, B * nQ)
 //   entry `keyscores` HiRED: attention each key receives, summed over queries per head, from the
 //                     row max/sum `flash` saved (STATS): never materializes T x T. grid (ceil(nKeys/64), nHeads, B)
@@ -248,9 +250,25 @@ fn split(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) 
   // P V: thread = (vec4 column c4, key group g); G groups stride the chunk, then sum in shared memory
   let c4 = lid % D4;
   let g = lid / D4;
+  // 4 keys in flight per thread (independent accumulators), then the tail
   var acc = vec4<f32>(0.0);
   if (g < KG) {
-    for (var r = g; r < n; r += KG) { acc += ps[r] * v[vBase(b, kvh, lo + r) + c4]; }
+    var a1 = vec4<f32>(0.0);
+    var a2 = vec4<f32>(0.0);
+    var a3 = vec4<f32>(0.0);
+    var r = g;
+    while (r + 3u * KG < n) {
+      acc += ps[r] * v[vBase(b, kvh, lo + r) + c4];
+      a1 += ps[r + KG] * v[vBase(b, kvh, lo + r + KG) + c4];
+      a2 += ps[r + 2u * KG] * v[vBase(b, kvh, lo + r + 2u * KG) + c4];
+      a3 += ps[r + 3u * KG] * v[vBase(b, kvh, lo + r + 3u * KG) + c4];
+      r += 4u * KG;
+    }
+    while (r < n) {
+      acc += ps[r] * v[vBase(b, kvh, lo + r) + c4];
+      r += KG;
+    }
+    acc += (a1 + a2) + a3;
   }
   pacc[lid] = acc;
   workgroupBarrier();

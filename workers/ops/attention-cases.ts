@@ -70,7 +70,7 @@ export function splitFusedQkv(x: Float32Array, B: number, T: number, H: number, 
 }
 
 /** Attention on the cache layout: q [nQ, nH*d], k/v [nKv, keyCap, d]. */
-export async function attentionCase(ctx: GpuContext, mode: Exclude<AttentionMode, 'full'>, nQ: number, nH: number, nKv: number, d: number, keyCap: number, at: number, parents?: number[]): Promise<KernelCaseResult> {
+export async function attentionCase(ctx: GpuContext, mode: Exclude<AttentionMode, 'full'>, nQ: number, nH: number, nKv: number, d: number, keyCap: number, at: number, parents?: number[], singleWg?: number): Promise<KernelCaseResult> {
   const q = randomF32(nQ * nH * d, nQ + at);
   const k = randomF32(nKv * keyCap * d, keyCap);
   const v = randomF32(nKv * keyCap * d, keyCap + 1);
@@ -78,7 +78,7 @@ export async function attentionCase(ctx: GpuContext, mode: Exclude<AttentionMode
   const ts = [uploadF32(ctx, q, [nQ, nH * d]), uploadF32(ctx, k, [nKv, keyCap, d]), uploadF32(ctx, v, [nKv, keyCap, d]), createF32(ctx, [nQ, nH * d])];
   const mask = treeMask ? uploadU32(ctx, treeMask, [treeMask.length]) : undefined;
   const op = createAttention(ctx, {
-    mode, nHeads: nH, nKv, headDim: d, out: ts[3], maxQ: nQ, maxKeys: keyCap, mask,
+    mode, nHeads: nH, nKv, headDim: d, out: ts[3], maxQ: nQ, maxKeys: keyCap, mask, singleWg,
     q: { t: ts[0], strideT: nH * d },
     k: { t: ts[1], strideH: keyCap * d, strideT: d },
     v: { t: ts[2], strideH: keyCap * d, strideT: d },
@@ -87,7 +87,7 @@ export async function attentionCase(ctx: GpuContext, mode: Exclude<AttentionMode
   const ref: AttentionRefArgs = { mode, q, k, v, batch: 1, nQ, nHeads: nH, nKv, headDim: d, keyCap, start: at, committed: at, treeMask };
   const err = maxAbs(await readF32(ctx, ts[3]), attentionRef(ref));
   release(ctx, mask ? [...ts, mask] : ts);
-  return result(`attention ${mode} nQ=${nQ} heads=${nH}/${nKv} d=${d} at ${at}`, err, 1e-4);
+  return result(`attention ${mode} nQ=${nQ} heads=${nH}/${nKv} d=${d} at ${at}${singleWg ? ` (${singleWg} threads)` : ''}`, err, 1e-4);
 }
 
 /** Bidirectional attention from a fused QKV buffer [B*T, 3*H*d] with HiRED key scores. */
@@ -114,9 +114,11 @@ export async function visionCase(ctx: GpuContext, B: number, T: number, H: numbe
 export async function runOpsCases(ctx: GpuContext): Promise<KernelCaseResult[]> {
   const out: KernelCaseResult[] = [];
   out.push(await attentionCase(ctx, 'causal', 70, 4, 2, 32, 80, 3)); // flash prefill
-  out.push(await attentionCase(ctx, 'causal', 1, 3, 1, 64, 320, 300)); // decode split-K
+  out.push(await attentionCase(ctx, 'causal', 1, 3, 1, 64, 620, 600)); // decode split-K + combine
+  out.push(await attentionCase(ctx, 'causal', 1, 3, 1, 64, 320, 300, undefined, 256)); // one-dispatch decode
   out.push(await attentionCase(ctx, 'causal', 20, 2, 2, 64, 330, 301)); // flash split over keys
-  out.push(await attentionCase(ctx, 'tree', 7, 3, 1, 64, 272, 260, [-1, 0, 0, 1, 1, 2, 5]));
+  out.push(await attentionCase(ctx, 'tree', 7, 3, 1, 64, 272, 260, [-1, 0, 0, 1, 1, 2, 5], 256)); // one-dispatch tree
+  out.push(await attentionCase(ctx, 'tree', 7, 3, 1, 64, 620, 600, [-1, 0, 0, 1, 1, 2, 5])); // tree through flash + combine
   out.push(...(await visionCase(ctx, 2, 37, 3, 32)));
 
   // fused RoPE + KV write at tree-like positions

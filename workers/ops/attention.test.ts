@@ -1,12 +1,14 @@
 // Parity of the attention family against reference/attention.ts on Dawn (SwiftShader in CI):
 // causal prefill (flash) and decode (split-K, several chunks), tree verification with an
-// ancestor mask, bidirectional batched vision attention from a fused QKV buffer, HiRED key
-// scores. Odd lengths, GQA, head_dim 32/64/128. Tolerance: max |gpu - ref| < 1e-4 (outputs are
+// ancestor mask, the one-dispatch decode / small-tree kernel (64 and 256 threads, at the
+// key-count limit and one past it), each cache case also under the previous routing
+// (attentionRouting.legacy), bidirectional batched vision attention from a fused QKV buffer,
+// HiRED key scores. Odd lengths, GQA, head_dim 32/64/128. Tolerance: max |gpu - ref| < 1e-4 (outputs are
 // convex combinations of values in [-1, 1]); key scores relative 1e-4.
 import { describe, expect, it } from 'vitest';
 import { testContext } from '../gpu/test-context';
 import { Recorder } from '../gpu/recorder';
-import { createAttention, type AttentionMode } from './attention';
+import { ATTN_SINGLE_MAX_KEYS, attentionRouting, createAttention, type AttentionMode } from './attention';
 import { maxAbs as maxAbsDiff, splitFusedQkv } from './attention-cases';
 import { attentionRef, keyScoresRef, treeMaskFromParents, type AttentionRefArgs } from './reference/attention';
 import { randomF32 } from './reference/matmul';
@@ -26,6 +28,7 @@ interface CacheCase {
   committed?: number;
   parents?: number[];
   forceLanes?: boolean;
+  singleWg?: number;
 }
 
 /** Q [nQ, nHeads*d] contiguous, K/V in cache layout [nKv, keyCap, d]. */
@@ -52,11 +55,12 @@ async function runCache(c: CacheCase, seed: number) {
     maxKeys: keyCap,
     mask: treeMask ? uploadU32(ctx, treeMask, [treeMask.length]) : undefined,
     forceLanes: c.forceLanes,
+    singleWg: c.singleWg,
   });
   const rec = new Recorder(ctx);
   op.record(rec, { nQ, start: c.start, committed: c.committed });
   await rec.submitAndWait();
-  return { got: await readF32(ctx, out), want: attentionRef(ref) };
+  return { got: await readF32(ctx, out), want: attentionRef(ref), dispatches: rec.dispatches };
 }
 
 describe('attention over the KV cache', () => {
@@ -74,8 +78,32 @@ describe('attention over the KV cache', () => {
     ['tree of 7 nodes after 260 committed', { mode: 'tree', nQ: 7, nHeads: 3, nKv: 1, d: 64, keyCap: 272, committed: 260, parents: [-1, 0, 0, 1, 1, 2, 5] }],
     ['tree of 40 nodes (2 mask words), nothing committed', { mode: 'tree', nQ: 40, nHeads: 2, nKv: 2, d: 32, keyCap: 40, committed: 0, parents: Array.from({ length: 40 }, (_, i) => (i === 0 ? -1 : Math.floor((i - 1) / 2))) }],
   ])('%s', async (_name, c) => {
-    const { got, want } = await runCache(c, c.nQ * 31 + c.d);
-    expect(maxAbsDiff(got, want)).toBeLessThan(TOL);
+    for (const legacy of [false, true]) {
+      attentionRouting.legacy = legacy;
+      try {
+        const { got, want } = await runCache(c, c.nQ * 31 + c.d);
+        expect(maxAbsDiff(got, want)).toBeLessThan(TOL);
+      } finally {
+        attentionRouting.legacy = false;
+      }
+    }
+  });
+});
+
+describe('one-dispatch decode / small-tree attention (short contexts)', () => {
+  const K = ATTN_SINGLE_MAX_KEYS;
+  it.each<[string, CacheCase, number]>([
+    ['decode, 256 threads, GQA, d=64, 129 keys', { mode: 'causal', nQ: 1, nHeads: 6, nKv: 2, d: 64, keyCap: 140, start: 128, singleWg: 256 }, 1],
+    ['decode, 256 threads, d=128, at the key limit', { mode: 'causal', nQ: 1, nHeads: 2, nKv: 1, d: 128, keyCap: K, start: K - 1, singleWg: 256 }, 1],
+    ['decode, 256 threads, one key past the limit (split + combine)', { mode: 'causal', nQ: 1, nHeads: 2, nKv: 1, d: 64, keyCap: K + 1, start: K, singleWg: 256 }, 2],
+    ['decode, 128 threads, d=32, 3 keys', { mode: 'causal', nQ: 1, nHeads: 4, nKv: 4, d: 32, keyCap: 8, start: 2, singleWg: 128 }, 1],
+    ['3-query chunk, 256 threads, 300 keys', { mode: 'causal', nQ: 3, nHeads: 2, nKv: 1, d: 64, keyCap: 300, start: 297, singleWg: 256 }, 1],
+    ['tree of 7 nodes after 90 committed, 256 threads', { mode: 'tree', nQ: 7, nHeads: 3, nKv: 1, d: 64, keyCap: 100, committed: 90, parents: [-1, 0, 0, 1, 1, 2, 5], singleWg: 256 }, 1],
+    ['tree of 8 nodes, nothing committed, 64 threads', { mode: 'tree', nQ: 8, nHeads: 2, nKv: 2, d: 32, keyCap: 8, committed: 0, parents: [-1, 0, 1, 1, 0, 4, 4, 6], singleWg: 64 }, 1],
+  ])('%s', async (_name, c, dispatches) => {
+    const r = await runCache(c, c.nQ * 17 + c.keyCap);
+    expect(maxAbsDiff(r.got, r.want)).toBeLessThan(TOL);
+    expect(r.dispatches).toBe(dispatches);
   });
 });
 

@@ -2,6 +2,9 @@
 // head_dim, kernel entry, stats). Modes:
 //   causal  prefill (flash kernel) and decode / short chunks (split-K kernel) over the KV cache
 //   tree    PPD verification: nodes see the committed cache [0, L) and their ancestors (bitmask)
+// Decode and small trees over a short context (≤ ATTN_SINGLE_MAX_KEYS keys, ≤ ATTN_SINGLE_MAX_Q
+// queries) run one 256-thread workgroup per (query, head) over all keys: one dispatch, no
+// combine pass (a layer's attention was split + combine = 2 dispatches from 65 cache slots on).
 //   full    bidirectional (vision encoder), batched; optionally HiRED per-key scores (mean
 //           attention received over queries and heads) from a second pass over saved softmax stats
 // Inputs are addressed by element offsets and strides, so Q/K/V can come straight from a fused
@@ -25,6 +28,15 @@ export const ATTN_MAX_CHUNKS = 32;
 export const ATTN_SPLIT_TARGET_WG = 256;
 /** Causal calls with at most this many queries use the per-query split kernel (decode). */
 export const ATTN_SPLIT_MAX_Q = 4;
+/** One-dispatch decode / small-tree attention: threads per workgroup, most keys, most queries. */
+export const ATTN_SINGLE_WG = 256;
+export const ATTN_SINGLE_MAX_KEYS = 512;
+export const ATTN_SINGLE_MAX_Q = 8;
+/**
+ * Benchmark switch (tools/bench/bench.ts --compare-prefill): `legacy` restores the routing before
+ * the one-dispatch path (split + combine from 65 keys on, trees always through flash).
+ */
+export const attentionRouting = { legacy: false, singleMaxKeys: ATTN_SINGLE_MAX_KEYS };
 /** Per (batch, head): query rows x partial slots the partials scratch holds. */
 export const ATTN_SPLIT_ROWS = 8192;
 /** Flash lanes per query (threads splitting each K/V tile's keys) when partials are combined. */
@@ -119,6 +131,8 @@ export interface AttentionInit {
   scale?: number;
   /** Tests: use 4 flash lanes whenever flash splits over keys (normally only for long chunks). */
   forceLanes?: boolean;
+  /** Tests: threads of the one-dispatch kernel (default 256; 64 on CPU adapters). */
+  singleWg?: number;
 }
 
 export interface AttentionArgs {
@@ -143,6 +157,8 @@ export class Attention implements Op<AttentionArgs> {
   private readonly flash?: Variant;
   private readonly flashLanes?: Variant;
   private readonly split?: Variant;
+  private readonly single?: Variant;
+  private readonly singleWg: number;
   private readonly combine?: Variant;
   private readonly scores?: Variant;
   private readonly keysum?: Variant;
@@ -182,12 +198,12 @@ export class Attention implements Op<AttentionArgs> {
     // keyscores: per-head sums [maxBatch, nHeads, maxKeys]
     const aux: BufferBinding = sharedScratch(ctx, 'attn.aux', (init.keyScores ? maxBatch * nHeads * maxKeys : 4) * 4);
     const base: BufferBinding[] = [bindTensor(q.t), bindTensor(k.t), bindTensor(v.t), bindTensor(out), maskB, stats];
-    const make = (entryPoint: string, stat: boolean, last: BufferBinding, lanes = 1): Variant => {
+    const make = (entryPoint: string, stat: boolean, last: BufferBinding, lanes = 1, wg = ATTN_WG * lanes): Variant => {
       const kernel = ctx.pipelines.get({
         op: 'attention',
         source: unrollLoops(attnSrc, { D4: d / 4 }),
         entryPoint,
-        workgroupSize: [ATTN_WG * lanes, 1, 1],
+        workgroupSize: [wg, 1, 1],
         defines: { HEAD_DIM: `${d}u`, MASK: mode, STATS: stat, KSPLIT: `${lanes}u` },
         bindings: ['read', 'read', 'read', 'rw', 'read', 'rw', 'rw', 'rw'],
       });
@@ -196,6 +212,10 @@ export class Attention implements Op<AttentionArgs> {
     if (useFlash) this.flash = make('flash', !!init.keyScores, part);
     if (useFlash && splits) this.flashLanes = make('flash', false, part, ATTN_FLASH_LANES);
     if (mode === 'causal') this.split = make('split', false, part);
+    // CPU adapters: 64 threads (barriers there cost per thread), i.e. the split kernel's one-chunk case
+    this.singleWg = init.singleWg ?? (ctx.caps.software ? ATTN_WG : ATTN_SINGLE_WG);
+    if (![64, 128, 256].includes(this.singleWg)) throw new OpShapeError(`attention: singleWg ${this.singleWg} must be 64, 128 or 256`);
+    if (splits) this.single = make('split', false, part, 1, this.singleWg);
     if (splits) this.combine = make('combine', false, part);
     if (init.keyScores) {
       this.scores = make('keyscores', true, part);
@@ -224,11 +244,16 @@ export class Attention implements Op<AttentionArgs> {
     // kernel: per-query split over keys (decode); flash with 4 lanes per query and a split over
     // keys (tree, prefill chunks: fills the GPU, balances the causal triangle), within the
     // partials budget; plain flash (full attention, or very long query blocks)
-    const perQuery = mode === 'causal' && nQ <= ATTN_SPLIT_MAX_Q;
+    // one workgroup per (query, head) over every key: decode and small trees at short contexts
+    const single =
+      !attentionRouting.legacy && mode !== 'full' && nQ <= ATTN_SINGLE_MAX_Q && nKeys <= Math.min(attentionRouting.singleMaxKeys, ATTN_MAX_CHUNK);
+    const perQuery = !single && mode === 'causal' && nQ <= ATTN_SPLIT_MAX_Q;
     const qBlocks = Math.ceil(nQ / ATTN_WG);
     let chunk = Math.max(nKeys, 1);
     let lanes = 1;
-    if (perQuery) {
+    if (single) {
+      chunk = Math.ceil(nKeys / this.singleWg) * this.singleWg;
+    } else if (perQuery) {
       chunk = splitChunk(nKeys, nHeads * batch * nQ);
     } else if (mode !== 'full' && nQ <= ATTN_SPLIT_ROWS) {
       chunk = splitChunk(nKeys, nHeads * batch * qBlocks, 1024 / d);
@@ -254,7 +279,9 @@ export class Attention implements Op<AttentionArgs> {
       chunk,
     ];
     const params = packParams(u, [this.scale]);
-    if (perQuery) {
+    if (single) {
+      rec.dispatch(this.single!.kernel, this.single!.group, params, 1, nHeads, batch * nQ);
+    } else if (perQuery) {
       rec.dispatch(this.split!.kernel, this.split!.group, params, nChunks, nHeads, batch * nQ);
     } else if (lanes > 1) {
       rec.dispatch(this.flashLanes!.kernel, this.flashLanes!.group, params, nChunks / lanes, nHeads, batch * qBlocks);
