@@ -8,8 +8,11 @@
 // --compare-unfused also loads each model with the fused decode path off (before/after in one run,
 // measured after the main figures, alternating the two paths); --compare-gemv likewise with the
 // previous GEMV routing (workers/ops/gemv.ts gemvRouting: no split-K).
+// --compare-prefill re-times prefill (every --prefill length) and decode on the same loaded model
+// with the previous GEMM tile / split-K and attention routing (gemmRouting / attentionRouting
+// .legacy, chosen at record time), alternating, and compares prefill logits.
 // Usage: npm run bench -- [--small] [--models a,b] [--quants q4,q8] [--decode N] [--json FILE]
-//   [--record-only] [--compare-unfused] [--compare-gemv]
+//   [--record-only] [--compare-unfused] [--compare-gemv] [--compare-prefill]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +23,8 @@ import { Recorder } from '../../workers/gpu/recorder';
 import { generateTokens, PIPELINE_DEPTH } from '../../workers/decoding/generate';
 import { LlamaModel } from '../../workers/models/llama/model';
 import { gemvRouting } from '../../workers/ops/gemv';
+import { gemmRouting } from '../../workers/ops/gemm';
+import { attentionRouting } from '../../workers/ops/attention';
 import { defaultSampling } from '../../workers/protocol/engine';
 import { convertModel, policyFor } from '../../workers/storage/convert';
 import { dirFileSource } from '../../workers/storage/fs-source';
@@ -45,6 +50,8 @@ const recordOnly = argv.includes('--record-only');
 const compareUnfused = argv.includes('--compare-unfused');
 /** Also load each model with the previous GEMV routing (gemvRouting.splitK off) and compare decode. */
 const compareGemv = argv.includes('--compare-gemv');
+/** Also time prefill and decode with the previous GEMM / attention routing (same model, alternating). */
+const comparePrefill = argv.includes('--compare-prefill');
 /** Decode passes recorded for the record-cost figure (more for a CPU profile). */
 const recordReps = Number(arg('record-reps', '50'));
 
@@ -182,6 +189,65 @@ function recordCost(m: LlamaModel): { recordUsPerDecode: number; dispatches: num
   return { recordUsPerDecode: +(((performance.now() - t0) * 1000) / reps).toFixed(1), dispatches: d };
 }
 
+/** Run `fn` with the GEMM tile / split-K and attention routing of before issue 3's third session. */
+async function withLegacyRouting<T>(fn: () => Promise<T>): Promise<T> {
+  gemmRouting.legacy = true;
+  attentionRouting.legacy = true;
+  try {
+    return await fn();
+  } finally {
+    gemmRouting.legacy = false;
+    attentionRouting.legacy = false;
+  }
+}
+
+/** Dispatches of one forward pass of T tokens starting at cache slot `slot` (no argmax). */
+function dispatchesAt(m: LlamaModel, T: number, slot: number): number {
+  const rec = new Recorder(m.ctx, 'count');
+  m.fwd.record(rec, T, slot);
+  const n = rec.dispatches;
+  rec.discard();
+  return n;
+}
+
+/** --compare-prefill: prefill and decode tok/s with the previous and the current routing, alternating. */
+async function comparePrefillRouting(m: LlamaModel, model: string, quant: string): Promise<void> {
+  const row: Record<string, unknown> = { kind: 'prefill-routing', model, quant };
+  for (const n of prefillLens) {
+    let prev = 0;
+    let cur = 0;
+    for (let round = 0; round < 3; round++) {
+      prev = Math.max(prev, await withLegacyRouting(() => timePrefill(m, n)));
+      cur = Math.max(cur, await timePrefill(m, n));
+    }
+    Object.assign(row, { [`prefill${n}TokS`]: +cur.toFixed(1), [`prefill${n}PrevTokS`]: +prev.toFixed(1), [`dispatches${n}`]: dispatchesAt(m, n, 0), [`dispatches${n}Prev`]: await withLegacyRouting(async () => dispatchesAt(m, n, 0)) });
+  }
+  let prevDec = 0;
+  let curDec = 0;
+  for (let round = 0; round < 3; round++) {
+    prevDec = Math.max(prevDec, await withLegacyRouting(() => timeDecodeLoop(m, decodeTokens)));
+    curDec = Math.max(curDec, await timeDecodeLoop(m, decodeTokens));
+  }
+  // prompt logits (last row) of the longest prefill, both routings
+  const ids = promptIds(Math.max(...prefillLens), m.vocabSize);
+  m.kv.reset();
+  const a = await m.stepLogits(ids, 'last');
+  m.kv.reset();
+  const b = await withLegacyRouting(() => m.stepLogits(ids, 'last'));
+  let maxDiff = 0;
+  let maxAbs = 0;
+  for (let i = 0; i < a.length; i++) {
+    maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+    maxAbs = Math.max(maxAbs, Math.abs(b[i]));
+  }
+  Object.assign(row, {
+    decodeTokS: +curDec.toFixed(1), decodePrevTokS: +prevDec.toFixed(1),
+    decodeDispatchesAt129: dispatchesAt(m, 1, 128), decodeDispatchesAt129Prev: await withLegacyRouting(async () => dispatchesAt(m, 1, 128)),
+    prefillLogitMaxDiff: maxDiff, prefillLogitMaxAbs: maxAbs,
+  });
+  report(row);
+}
+
 /** GEMV GB/s of one matrix class, cycling through every layer's copy (reps passes). */
 /** Max |Δ| between two models' logits over 4 one-token decode steps after a 16-token prompt (same weights). */
 async function decodeLogitDiff(a: LlamaModel, b: LlamaModel): Promise<{ maxDiff: number; maxAbs: number }> {
@@ -313,6 +379,7 @@ async function main(): Promise<void> {
           });
           prev.destroy();
         }
+        if (comparePrefill && !recordOnly) await comparePrefillRouting(m, name, q);
         for (const cls of ['qkv', 'o', 'gateUp', 'down'] as const) {
           const g = await gemvBandwidth(ctx, m, cls, small ? 1 : 20);
           report({ kind: 'gemv', model: name, quant: q, matrix: cls, n: g.n, k: g.k, usPerCall: +g.us.toFixed(2), gbs: +g.gbs.toFixed(1), pctPeak: +((100 * g.gbs) / peak).toFixed(1) });
