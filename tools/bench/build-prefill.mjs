@@ -8,3 +8,4 @@ await bundleForDawn('tools/bench/prefill-kernels.ts', 'dist-bench-3b/prefill-ker
 await bundleForDawn('tools/bench/bench.ts', 'dist-bench-3b/bench.mjs');
 await bundleForDawn('tools/bench/vlm.ts', 'dist-bench-3b/vlm.mjs', ['sharp', 'onnxruntime-node']);
 await bundleForDawn('tools/parity/run.ts', 'dist-bench-3b/parity.mjs');
+await bundleForDawn('tools/bench/vlm-prev-routing.ts', 'dist-bench-3b/vlm-prev-routing.mjs', ['sharp', 'onnxruntime-node']);

@@ -158,8 +158,9 @@ describe('gemm tiles and split-K', () => {
   it('refuses a forced split that K or the scratch cannot take', async () => {
     const s = await setup('f32', 4, 8, 36);
     expect(() => createGemm(s.ctx, { w: s.w, x: s.x, y: s.y, maxM: 4, plan: small(2) })).toThrow(/K % 32/);
-    const q = await setup('q4', 4100, 64, 64); // 8 slices x 4100 x 64 f32 > 8 MiB
-    expect(() => createGemm(q.ctx, { w: q.w, x: q.x, y: q.y, maxM: 4100, plan: small(8) })).toThrow(/scratch/);
+    const q = await setup('q4', 4100, 64, 256); // 8 slices of 32 x 4100 x 64 f32 > 8 MiB
+    const op = createGemm(q.ctx, { w: q.w, x: q.x, y: q.y, maxM: 4100, plan: small(8) });
+    expect(() => op.record(new Recorder(q.ctx), { m: 4100 })).toThrow(/scratch/);
   });
 });
 

@@ -141,7 +141,6 @@ export class Gemm implements Op<GemmArgs> {
       const { tx, ty } = plan.tile;
       if (![tx, ty].every((v) => v >= 1 && (v & (v - 1)) === 0) || tx * ty > ctx.caps.maxComputeInvocationsPerWorkgroup) throw new OpShapeError(`${this.name}: tile ${tx}x${ty} threads unsupported`);
       if (plan.splits > 1 && k % 32 !== 0) throw new OpShapeError(`${this.name}: split-K needs K % 32 == 0 (K = ${k})`);
-      if (plan.splits > 1 && plan.splits * maxM * n * 4 > GEMM_SPLIT_SCRATCH_BYTES) throw new OpShapeError(`${this.name}: ${plan.splits} slices of ${maxM} x ${n} exceed the split-K scratch`);
     }
   }
 
