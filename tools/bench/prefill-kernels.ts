@@ -1,6 +1,6 @@
 // Prefill GEMM and decode-attention kernel sweep (issue 3, third session), Node + Dawn; bundled
 // by `node tools/bench/build-prefill.mjs` to dist-bench-3b/prefill-kernels.mjs for the GPU host.
-//   gemm       every layer product of SmolLM2-135M / 360M / Qwen2-0.5B (q4, q8) at M = 32..1024
+//   gemm       every layer product of SmolLM2-135M / 360M / Qwen2-0.5B (q4; --quants) at M = 32..1024
 //              prompt rows: the planner's choice (gemmPlan), the previous routing (64 x 128, no
 //              split), and a grid of tiles x split-K slices; plus the skinny GEMM where M ≤ 64.
 //   attention  decode (1 query) and small trees (7 / 16 nodes) over 64..1024 cache slots at the
@@ -10,7 +10,7 @@
 // plus the dispatch gaps a forward pass has), cycling through one weight copy per layer so the
 // weights are not all L2-resident; median of 3 passes. Without timestamp-query (SwiftShader) the
 // wall time of the submit is used instead (--small: a smoke run of the harness only).
-// Usage: node dist-bench-3b/prefill-kernels.mjs [--small] [--json FILE] [--only gemm|attention]
+// Usage: node dist-bench-3b/prefill-kernels.mjs [--small] [--json FILE] [--only gemm|attention] [--quants q4,q8]
 import { writeFileSync } from 'node:fs';
 import { createGpuContext, type GpuContext } from '../../workers/gpu/context';
 import { nodeGpu } from '../../workers/gpu/node';
@@ -80,7 +80,8 @@ function planName(p: GemmPlan | 'auto' | 'legacy' | 'skinny'): string {
 async function gemmSweep(ctx: GpuContext): Promise<void> {
   const models = small ? (['tiny-llama-bench'] as const) : (['smollm2-135m', 'smollm2-360m', 'qwen2-0.5b'] as const);
   const ms = small ? [16, 64] : [32, 64, 128, 256, 512, 1024];
-  const quants: QuantKind[] = small ? ['q4'] : ['q4', 'q8'];
+  const qi = argv.indexOf('--quants');
+  const quants = (qi >= 0 ? argv[qi + 1] : 'q4').split(',') as QuantKind[];
   const tiles: GemmTile[] = [GEMM_TILE_SMALL, { tx: 16, ty: 8 }, { tx: 8, ty: 16 }, GEMM_TILE_LARGE];
   for (const model of models) {
     const c = SHAPES[model];
