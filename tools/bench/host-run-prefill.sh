@@ -4,8 +4,8 @@
 # Usage on the host: bash tools/bench/host-run-prefill.sh "<steps>" with steps among
 #   sweep   dist-bench-3b/prefill-kernels.mjs (GEMM tiles x split-K, attention one-dispatch vs split)
 #   bench   dist-bench-3b/bench.mjs $BENCH_ARGS (default: 135M q4+q8, prefill 32..1024, --compare-prefill)
-#   vlm     photo to first token, SmolVLM-256M q4, current routing and previous routing, alternating
 #   parity  transformers oracle + our engine on the real SmolLM2-135M shape (make_reference.py)
+#   vlm     photo to first token, SmolVLM-256M q4, current then previous routing ($VLM_ROUNDS rounds)
 # Each step runs under its own timeout ($SWEEP_S, $BENCH_S, $VLM_S, $PARITY_S seconds), logs to $OUT.
 set -o pipefail
 for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
@@ -26,6 +26,12 @@ if [[ $STEPS == *" bench "* ]]; then
   timeout "${BENCH_S:-180}" node dist-bench-3b/bench.mjs $BENCH_ARGS --json "$OUT/bench.json" 2>&1 | cut -c1-2000 > "$OUT/bench.log"
   stamp "bench rc=$?"
 fi
+if [[ $STEPS == *" parity "* ]]; then
+  stamp parity
+  PYTHONUNBUFFERED=1 timeout "${PARITY_S:-120}" python3 tools/parity/make_reference.py --out /tmp/ref --models smollm2-135m 2>&1 | tail -3
+  timeout 60 node dist-bench-3b/parity.mjs /tmp/ref/smollm2-135m --json "$OUT/parity.json" 2>&1 | cut -c1-600 > "$OUT/parity.log"
+  stamp "parity rc=$?"
+fi
 if [[ $STEPS == *" vlm "* ]]; then
   # transformers.js loads sharp / onnxruntime-node; --tiling gpu uses neither: throwing stand-ins
   for p in sharp onnxruntime-node; do
@@ -33,18 +39,12 @@ if [[ $STEPS == *" vlm "* ]]; then
     echo "{\"name\":\"$p\",\"version\":\"0.0.0\",\"main\":\"index.js\"}" > node_modules/$p/package.json
     echo 'const no = () => { throw new Error("not on this host"); }; module.exports = Object.assign(no, { InferenceSession: { create: no }, Tensor: no, env: {}, listSupportedBackends: () => [] });' > node_modules/$p/index.js
   done
-  for round in 1 2; do
+  for round in $(seq 1 "${VLM_ROUNDS:-1}"); do
     for v in vlm vlm-prev-routing; do
       stamp "$v round $round"
       timeout "${VLM_S:-60}" node dist-bench-3b/$v.mjs ttft --models smolvlm-256m --quants q4 --runs 5 --json "$OUT/ttft-$v-$round.json" > "$OUT/ttft-$v-$round.log" 2>&1
       stamp "$v rc=$?"
     done
   done
-fi
-if [[ $STEPS == *" parity "* ]]; then
-  stamp parity
-  PYTHONUNBUFFERED=1 timeout "${PARITY_S:-120}" python3 tools/parity/make_reference.py --out /tmp/ref --models smollm2-135m 2>&1 | tail -3
-  timeout 60 node dist-bench-3b/parity.mjs /tmp/ref/smollm2-135m --json "$OUT/parity.json" 2>&1 | cut -c1-600 > "$OUT/parity.log"
-  stamp "parity rc=$?"
 fi
 ls -la "$OUT"
