@@ -10,7 +10,10 @@ data-bound at ~86 scenes/s. Here
 - the main process keeps the newest `capacity` scenes on the GPU (`ScenePool`, a ring buffer) and
   every step samples scenes from it, so each rendered scene serves several steps;
 - `make_batch` returns the tiles of the sampled scenes once plus, per sequence, which scene it
-  belongs to: train.py runs the vision tower once per scene, not once per question.
+  belongs to: train.py runs the vision tower once per scene, not once per question;
+- every question keeps its type, so a batch can re-weight the types (`type_weights`, the
+  curriculum of train.py) and the training log can show the answer loss per type; every scene
+  keeps its object count, so train.py can route 1-2-object scenes to their own pool.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ import fast_tiles
 import scenes
 
 QAS_PER_SCENE = 24
+QTYPES = scenes.QTYPES + ["background"]  # index of a question's type in make_batch's "qtype"
 
 
 def prefix_text(rows: int, cols: int, seq_len: int) -> str:
@@ -37,7 +41,7 @@ def question_suffix(question: str) -> str:
 
 class SceneStream(torch.utils.data.IterableDataset):
     """Endless chunks of scene records (dict: tiles uint8 (n, 3, T, T), aux (n, 16, AUX_DIM + 1),
-    prefix ids, qas [(question suffix ids, answer ids)]) from training seeds only."""
+    prefix ids, qas [(type index, question suffix ids, answer ids)], n_objects) from training seeds only."""
 
     def __init__(self, tokenizer, seq_len: int, seed: int, chunk: int = 4, easy_fraction: float = data.EASY_FRACTION,
                  longest: int = 1024, tile: int = 256, weights: dict[str, float] | None = None):
@@ -53,11 +57,11 @@ class SceneStream(torch.utils.data.IterableDataset):
             prefixes[(rows, cols)] = self.tok(prefix_text(rows, cols, self.seq_len), add_special_tokens=False)["input_ids"]
         qas = []
         for _ in range(QAS_PER_SCENE):
-            _, q, a = scenes.make_qa(sc, rng, weights=self.weights)
-            qas.append((self.tok(question_suffix(q), add_special_tokens=False)["input_ids"],
+            t, q, a = scenes.make_qa(sc, rng, weights=self.weights)
+            qas.append((QTYPES.index(t), self.tok(question_suffix(q), add_special_tokens=False)["input_ids"],
                         self.tok(data.answer_text(a), add_special_tokens=False)["input_ids"]))
         return {"tiles": torch.from_numpy(tiles), "aux": torch.from_numpy(data.aux_labels(sc, tiles.shape[0])),
-                "prefix": prefixes[(rows, cols)], "qas": qas}
+                "prefix": prefixes[(rows, cols)], "qas": qas, "n_objects": len(sc.objects)}
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
@@ -97,17 +101,33 @@ class ScenePool:
         return rng.sample(self.items, min(n, len(self.items)))
 
 
-def make_batch(picked: list[dict], q_per_scene: int, pad_id: int, rng: random.Random, device) -> dict:
-    """Sequences for `q_per_scene` questions of each picked scene.
+def pick_questions(qas: list, k: int, rng: random.Random, type_weights: dict[str, float] | None) -> list:
+    """k of a scene's questions without replacement; with type_weights, a question of type t is
+    drawn with probability proportional to type_weights[t] (weighted sampling without replacement:
+    the k largest u^(1/w), u uniform; weight 0 never drawn unless nothing else is left)."""
+    if type_weights is None:
+        return rng.sample(qas, min(k, len(qas)))
+    keyed = []
+    for qa in qas:
+        w = type_weights.get(QTYPES[qa[0]], 1.0)
+        keyed.append((rng.random() ** (1.0 / w) if w > 0 else -1.0, rng.random(), qa))
+    keyed.sort(key=lambda x: (x[0], x[1]), reverse=True)
+    return [qa for _, _, qa in keyed[:k]]
+
+
+def make_batch(picked: list[dict], q_per_scene: int, pad_id: int, rng: random.Random, device,
+               type_weights: dict[str, float] | None = None) -> dict:
+    """Sequences for `q_per_scene` questions of each picked scene (re-weighted by type_weights).
     returns tiles (sum n_i, 3, T, T) uint8, n_tiles (S,), aux (sum n_i, 16, D + 1), input_ids /
-    labels / attention_mask (B, L) with B = S * q_per_scene, scene_of_seq (B,)."""
-    seqs, labels, owner = [], [], []
+    labels / attention_mask (B, L) with B = S * q_per_scene, scene_of_seq (B,), qtype (B,) index in QTYPES."""
+    seqs, labels, owner, qtype = [], [], [], []
     for i, r in enumerate(picked):
-        for suffix, ans in rng.sample(r["qas"], min(q_per_scene, len(r["qas"]))):
+        for t, suffix, ans in pick_questions(r["qas"], q_per_scene, rng, type_weights):
             p = r["prefix"] + suffix
             seqs.append(p + ans)
             labels.append([-100] * len(p) + ans)
             owner.append(i)
+            qtype.append(t)
     n, length = len(seqs), max(len(s) for s in seqs)
     ids = np.full((n, length), pad_id, dtype=np.int64)
     lab = np.full((n, length), -100, dtype=np.int64)
@@ -117,7 +137,8 @@ def make_batch(picked: list[dict], q_per_scene: int, pad_id: int, rng: random.Ra
     return {"tiles": torch.cat([r["tiles"] for r in picked]), "aux": torch.cat([r["aux"] for r in picked]),
             "n_tiles": torch.tensor([r["tiles"].shape[0] for r in picked], device=device),
             "input_ids": torch.from_numpy(ids).to(device), "labels": torch.from_numpy(lab).to(device),
-            "attention_mask": torch.from_numpy(att).to(device), "scene_of_seq": torch.tensor(owner, device=device)}
+            "attention_mask": torch.from_numpy(att).to(device), "scene_of_seq": torch.tensor(owner, device=device),
+            "qtype": torch.tensor(qtype, device=device)}
 
 
 def image_rows(n_tiles: torch.Tensor, scene_of_seq: torch.Tensor, tokens_per_tile: int) -> torch.Tensor:

@@ -10,7 +10,12 @@ Runs on the GPU host (torch + transformers + tokenizers + pillow + numpy, no net
 3. training: AdamW, warmup + cosine, bf16 autocast; DataLoader workers render scenes into a GPU
    pool (`pool.py`), each step samples --scenes-per-batch scenes x --qas-per-image questions,
    encodes each scene's tiles once (`vlm_forward`), loss on answer tokens only plus the auxiliary
-   vision targets; stops at --steps or --time-budget;
+   vision targets; stops at --steps or --time-budget. Curriculum (--phase1 F): the first F of the
+   run samples only 1-2-object scenes with --phase1-weights (binding questions first), the rest
+   the full mix; --aux-balanced weighs the auxiliary targets of tokens that cover an object as
+   much as all empty tokens together (otherwise a head that ignores colour/kind scores ~0.06);
+   the log shows the answer loss per question type and the auxiliary head's colour / kind
+   accuracy on object tokens;
 4. export: f16 safetensors + configs + tokenizer/processor files, laid out like SmolVLM;
    the fp32 checkpoint goes to --ckpt-out as two safetensors files (each < 16 MiB).
 """
@@ -47,9 +52,20 @@ def parse_args():
     p.add_argument("--time-budget", type=float, default=1e9, help="seconds of training before stopping")
     p.add_argument("--scenes-per-batch", type=int, default=32)
     p.add_argument("--qas-per-image", type=int, default=8)
-    p.add_argument("--pool", type=int, default=4000, help="scenes kept on the GPU (newest first)")
+    p.add_argument("--pool", type=int, default=4000, help="scenes with 3+ objects kept on the GPU (newest first)")
+    p.add_argument("--easy-pool", type=int, default=2000, help="scenes with 1-2 objects kept on the GPU")
     p.add_argument("--pool-min", type=int, default=256, help="scenes rendered before the first step")
-    p.add_argument("--easy-fraction", type=float, default=data.EASY_FRACTION)
+    p.add_argument("--easy-fraction", type=float, default=data.EASY_FRACTION,
+                   help="share of scenes drawn with at most 2 shapes (after phase 1)")
+    p.add_argument("--gen-easy-fraction", type=float, default=None,
+                   help="share of rendered scenes drawn with at most 2 shapes (default: max(easy, 0.5 with --phase1))")
+    p.add_argument("--phase1", type=float, default=0.0, help="share of the run (time or steps) on 1-2-object scenes only")
+    p.add_argument("--phase1-weights", default="color=3,shape=3,position=2,relative=1,count=1,describe=1,background=0.2",
+                   help="question-type weights during phase 1")
+    p.add_argument("--aux-balanced", action="store_true", help="object tokens weigh as much as empty ones in the aux loss")
+    p.add_argument("--aux-kind-weight", type=float, default=1.0,
+                   help="(with --aux-balanced) weight of the shape-kind bits on tile tokens (not the global image)")
+    p.add_argument("--vision-lr-mult", type=float, default=1.0, help="learning rate of vision tower + connector, x --lr")
     p.add_argument("--qa-weights", default="", help="question-type weights, e.g. color=1.5,describe=1 (rest: data.QA_WEIGHTS)")
     p.add_argument("--aux-weight", type=float, default=1.0)
     p.add_argument("--connector-scale", type=float, default=1.0,
@@ -75,18 +91,56 @@ def answer_loss(logits, labels):
     return 0.5 * (ce * mask).sum() / mask.sum().clamp(min=1) + 0.5 * per_seq.mean()
 
 
-def auxiliary_loss(pred, target):
+def auxiliary_loss(pred, target, balanced: bool = False, is_global=None, kind_weight: float = 1.0):
     """pred (n, 16, AUX_DIM); target (n, 16, AUX_DIM + 1): presence bits everywhere; region bits and
-    (u, v) only where the last column flags an object centre on the global image."""
+    (u, v) only where the last column flags an object centre on the global image. balanced: mean
+    over empty tokens + 0.25 x the per-token sum over bits on tokens that cover an object (a few %
+    of all tokens, so with a plain mean a head blind to colour and kind already scores ~0.06);
+    kind_weight scales the shape-kind bits on tile tokens (is_global (n,) marks global-image rows,
+    where a shape is 3-15 px wide and its kind barely visible)."""
     p = data.AUX_PRESENCE
     bce = torch.nn.functional.binary_cross_entropy_with_logits
-    presence = bce(pred[..., :p], target[..., :p])
+    if balanced:
+        per_bit = bce(pred[..., :p], target[..., :p], reduction="none")       # (n, 16, p)
+        obj = target[..., :p].amax(-1) > 0                                      # (n, 16)
+        if kind_weight != 1.0 and is_global is not None:
+            nc, ns = len(data.AUX_COLORS), len(data.AUX_SHAPES)
+            w = torch.ones_like(per_bit)
+            w[~is_global, :, nc:nc + ns] = kind_weight
+            per_bit = per_bit * w
+        presence = per_bit[~obj].mean() + (0.25 * per_bit[obj].sum(-1).mean() if obj.any() else 0.0)
+    else:
+        presence = bce(pred[..., :p], target[..., :p])
     flag = target[..., -1] > 0
     if not flag.any():
         return presence
     region = bce(pred[..., p:p + 6][flag], target[..., p:p + 6][flag])
     uv = torch.nn.functional.mse_loss(pred[..., p + 6:p + 8][flag], target[..., p + 6:p + 8][flag])
     return presence + region + 10 * uv
+
+
+def aux_accuracy(pred, target, rows=None) -> tuple[int, int, int]:
+    """Colour and kind read by the auxiliary head on tokens covering exactly one colour and one kind
+    (of the tiles selected by the bool mask rows (n,), if given). returns (tokens, colour hits, kind hits)"""
+    nc, ns = len(data.AUX_COLORS), len(data.AUX_SHAPES)
+    if rows is not None:
+        pred, target = pred[rows], target[rows]
+    col, kind = target[..., :nc], target[..., nc:nc + ns]
+    one = (col.sum(-1) == 1) & (kind.sum(-1) == 1)                             # (n, 16)
+    if not one.any():
+        return 0, 0, 0
+    c_hit = (pred[..., :nc][one].argmax(-1) == col[one].argmax(-1)).sum()
+    k_hit = (pred[..., nc:nc + ns][one].argmax(-1) == kind[one].argmax(-1)).sum()
+    return int(one.sum()), int(c_hit), int(k_hit)
+
+
+def parse_weights(spec: str, base: dict[str, float]) -> dict[str, float]:
+    weights = dict(base)
+    for kv in filter(None, spec.split(",")):
+        k, v = kv.split("=")
+        assert k in weights, f"unknown question type {k}"
+        weights[k] = float(v)
+    return weights
 
 
 def save_checkpoint(model, out: str) -> None:
@@ -152,14 +206,17 @@ def vlm_forward(model, batch: dict, image_token_id: int, tokens_per_tile: int):
     return out.last_hidden_state, feats
 
 
-def answer_loss_from_hidden(model, hidden, labels):
-    """answer_loss computed on answer positions only (the LM head runs on those rows alone)."""
+def answer_loss_from_hidden(model, hidden, labels, per_seq_out: list | None = None):
+    """answer_loss computed on answer positions only (the LM head runs on those rows alone);
+    per_seq_out, if given, receives the per-sequence mean loss (B,) for the log."""
     lab = labels[:, 1:]
     mask = lab != -100                                                           # (B, L-1)
     logits = model.lm_head(hidden[:, :-1][mask]).float()                         # (N, V)
     ce = torch.nn.functional.cross_entropy(logits, lab[mask], reduction="none")  # (N,)
     seq = mask.nonzero()[:, 0]
     per_seq = torch.zeros(lab.shape[0], device=ce.device).index_add_(0, seq, ce) / mask.sum(1).clamp(min=1)
+    if per_seq_out is not None:
+        per_seq_out.append(per_seq.detach())
     return 0.5 * ce.mean() + 0.5 * per_seq.mean()
 
 
@@ -192,35 +249,61 @@ def main() -> None:
     # Training-only auxiliary head on the connector output (not exported): it teaches the vision
     # tower what is where (colour/shape/size per visual token, region and (u, v) on the global
     # image) so the language model has features worth attending to from the first steps.
-    aux_head = torch.nn.Linear(config.text_config.hidden_size, data.AUX_DIM).cuda()
+    aux_head = torch.nn.Linear(config.text_config.hidden_size, data.AUX_DIM)
+    aux_file = os.path.join(args.resume or "", "ckpt_aux.safetensors")
+    if args.resume and os.path.exists(aux_file):  # the head of the run resumed from (training-only)
+        from safetensors.torch import load_file
+        aux_head.load_state_dict(load_file(aux_file))
+        print(f"auxiliary head resumed from {aux_file}", flush=True)
+    aux_head.cuda()
     aux_in_scale = 1.0 / (args.connector_scale * args.aux_input_scale)
     image_token_id = config.image_token_id
     tpt = hf_files.IMAGE_SEQ_LEN
 
-    weights = dict(data.QA_WEIGHTS)
-    for kv in filter(None, args.qa_weights.split(",")):
-        k, v = kv.split("=")
-        assert k in weights, f"unknown question type {k}"
-        weights[k] = float(v)
-    print(f"question weights {weights}, easy fraction {args.easy_fraction}", flush=True)
-    stream = pool.SceneStream(tok, tpt, seed=args.seed * 10_000_000 + 5_000_000, easy_fraction=args.easy_fraction,
-                              weights=weights)
+    weights = parse_weights(args.qa_weights, data.QA_WEIGHTS)
+    weights1 = parse_weights(args.phase1_weights, data.QA_WEIGHTS)
+    gen_easy = args.gen_easy_fraction
+    if gen_easy is None:
+        gen_easy = max(args.easy_fraction, 0.5 if args.phase1 > 0 else 0.0)
+    # share of 1-2-object scenes after phase 1 (the full distribution has n <= 2 a quarter of the time)
+    p_easy = args.easy_fraction + (1 - args.easy_fraction) * 0.25
+    print(f"question weights {weights}, easy fraction {args.easy_fraction} (1-2-object scenes {p_easy:.2f}); "
+          f"phase 1: {args.phase1:.2f} of the run, weights {weights1}; rendered easy {gen_easy}", flush=True)
+    # scenes carry every question type with equal odds; make_batch re-weights them per phase
+    stream = pool.SceneStream(tok, tpt, seed=args.seed * 10_000_000 + 5_000_000, easy_fraction=gen_easy,
+                              weights={t: 1.0 for t in weights})
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=args.workers, prefetch_factor=4,
                                          persistent_workers=True)
     incoming: queue.Queue = queue.Queue(maxsize=256)
     threading.Thread(target=lambda: [incoming.put(c) for c in loader], daemon=True).start()
-    scene_pool = pool.ScenePool(args.pool, "cuda")
-    t_wait = time.time()
-    while len(scene_pool) < args.pool_min:
-        scene_pool.add(incoming.get())
-    print(f"pool warm: {len(scene_pool)} scenes in {time.time() - t_wait:.1f}s", flush=True)
+    hard_pool, easy_pool = pool.ScenePool(args.pool, "cuda"), pool.ScenePool(args.easy_pool, "cuda")
 
-    decay, no_decay = [], []
+    def take(records: list[dict]) -> None:
+        easy_pool.add([r for r in records if r["n_objects"] <= 2])
+        hard_pool.add([r for r in records if r["n_objects"] > 2])
+
+    t_wait = time.time()
+    while len(hard_pool) + len(easy_pool) < args.pool_min or min(len(hard_pool), len(easy_pool)) < 32:
+        take(incoming.get())
+    print(f"pool warm: {len(easy_pool)} + {len(hard_pool)} scenes in {time.time() - t_wait:.1f}s", flush=True)
+
+    def sample_scenes(phase1: bool) -> list[dict]:
+        n = args.scenes_per_batch
+        n_easy = n if phase1 else sum(rng.random() < p_easy for _ in range(n))
+        picked = easy_pool.sample(n_easy, rng)
+        return picked + hard_pool.sample(n - len(picked), rng)
+
+    groups = {(d, v): [] for d in (True, False) for v in (True, False)}  # (weight decay, vision side)
     for n, p in model.named_parameters():
-        (no_decay if p.ndim < 2 or "norm" in n or "embed" in n else decay).append(p)
-    decay += list(aux_head.parameters())
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
-                            lr=args.lr, betas=(0.9, 0.95), fused=True)
+        vision_side = ".vision_model." in n or ".connector." in n
+        groups[(not (p.ndim < 2 or "norm" in n or "embed" in n), vision_side)].append(p)
+    groups[(True, True)] += list(aux_head.parameters())
+    opt = torch.optim.AdamW([{"params": ps, "weight_decay": 0.05 if d else 0.0, "mult": args.vision_lr_mult if v else 1.0}
+                             for (d, v), ps in groups.items() if ps], lr=args.lr, betas=(0.9, 0.95), fused=True)
+
+    def progress(step: int) -> float:
+        """Share of the run done: whichever ends first, --steps or --time-budget."""
+        return max(step / max(1, args.steps), (time.time() - t0) / args.time_budget)
 
     def lr_at(step: int) -> float:
         """Linear warmup, then cosine to 5% over whichever ends first: --steps or --time-budget."""
@@ -229,19 +312,29 @@ def main() -> None:
         t = max((step - args.warmup) / max(1, args.steps - args.warmup), (time.time() - t0) / args.time_budget)
         return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
 
-    t0, step, seen, loss_acc, aux_acc, added0 = time.time(), 0, 0, 0.0, 0.0, scene_pool.added
+    n_types = len(pool.QTYPES)
+    type_loss, type_n = torch.zeros(n_types, device="cuda"), torch.zeros(n_types, device="cuda")
+    acc_n = acc_c = acc_k = acc_tn = acc_tk = 0
+    phase1_steps = 0
+    t0, step, seen, loss_acc, aux_acc = time.time(), 0, 0, 0.0, 0.0
+    added0 = hard_pool.added + easy_pool.added
     while True:
         while not incoming.empty():
-            scene_pool.add(incoming.get_nowait())
-        batch = pool.make_batch(scene_pool.sample(args.scenes_per_batch, rng), args.qas_per_image,
-                                tok.pad_token_id, rng, "cuda")
+            take(incoming.get_nowait())
+        in_phase1 = progress(step) < args.phase1
+        phase1_steps += in_phase1
+        batch = pool.make_batch(sample_scenes(in_phase1), args.qas_per_image, tok.pad_token_id, rng, "cuda",
+                                type_weights=weights1 if in_phase1 else weights)
         for g in opt.param_groups:
-            g["lr"] = lr_at(step)
+            g["lr"] = lr_at(step) * g["mult"]
+        is_global = torch.zeros(batch["tiles"].shape[0], dtype=torch.bool, device="cuda")
+        is_global[torch.cumsum(batch["n_tiles"], 0) - 1] = True                  # the last tile of each scene
         with torch.autocast("cuda", dtype=torch.bfloat16):
             hidden, feats = vlm_forward(model, batch, image_token_id, tpt)
             aux_out = aux_head(feats * aux_in_scale)                              # (T, 16, AUX_DIM)
-            lm_loss = answer_loss_from_hidden(model, hidden, batch["labels"])
-        aux_loss = auxiliary_loss(aux_out.float(), batch["aux"])
+            per_seq: list = []
+            lm_loss = answer_loss_from_hidden(model, hidden, batch["labels"], per_seq)
+        aux_loss = auxiliary_loss(aux_out.float(), batch["aux"], args.aux_balanced, is_global, args.aux_kind_weight)
         loss = lm_loss + args.aux_weight * aux_loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -252,23 +345,43 @@ def main() -> None:
         if step % 10 == 0:
             loss_acc += lm_loss.item()
             aux_acc += aux_loss.item()
+            type_loss.index_add_(0, batch["qtype"], per_seq[0].float())
+            type_n.index_add_(0, batch["qtype"], torch.ones_like(per_seq[0], dtype=torch.float32))
+            n_, c_, k_ = aux_accuracy(aux_out.detach().float(), batch["aux"])
+            acc_n, acc_c, acc_k = acc_n + n_, acc_c + c_, acc_k + k_
+            tn_, _, tk_ = aux_accuracy(aux_out.detach().float(), batch["aux"], ~is_global)
+            acc_tn, acc_tk = acc_tn + tn_, acc_tk + tk_
         if step % args.log_every == 0:
             el = time.time() - t0
-            fresh = scene_pool.added - added0
-            print(f"step {step} answer loss {loss_acc / (args.log_every / 10):.4f} "
+            fresh = hard_pool.added + easy_pool.added - added0
+            per_type = " ".join(f"{t} {float(type_loss[i] / type_n[i]):.3f}" for i, t in enumerate(pool.QTYPES)
+                                if type_n[i] > 0)
+            print(f"step {step}{' [phase 1]' if in_phase1 else ''} answer loss {loss_acc / (args.log_every / 10):.4f} "
                   f"aux loss {aux_acc / (args.log_every / 10):.4f} lr {lr_at(step):.2e} seqs {seen} "
                   f"elapsed {el:.0f}s ({step / el:.1f} steps/s, {seen / el:.0f} seq/s, {fresh / el:.0f} new scenes/s, "
-                  f"each used {step * args.scenes_per_batch / max(1, fresh + args.pool_min):.1f}x)", flush=True)
+                  f"each used {step * args.scenes_per_batch / max(1, fresh + args.pool_min):.1f}x)\n"
+                  f"    per type: {per_type}; aux head on object tokens: colour {acc_c / max(1, acc_n):.3f} "
+                  f"kind {acc_k / max(1, acc_n):.3f} ({acc_n} tokens; kind on tile tokens {acc_tk / max(1, acc_tn):.3f})",
+                  flush=True)
             loss_acc = aux_acc = 0.0
+            type_loss.zero_()
+            type_n.zero_()
+            acc_n = acc_c = acc_k = acc_tn = acc_tk = 0
         if step >= args.steps or time.time() - t0 > args.time_budget:
             break
     train_s = time.time() - t0
-    print(f"trained {step} steps, {seen} sequences, {scene_pool.added} scenes in {train_s:.0f}s", flush=True)
+    n_scenes = hard_pool.added + easy_pool.added
+    print(f"trained {step} steps ({phase1_steps} in phase 1), {seen} sequences, {n_scenes} scenes in {train_s:.0f}s",
+          flush=True)
     model.eval()
     if args.ckpt_out:
         os.makedirs(args.ckpt_out, exist_ok=True)
         save_checkpoint(model, args.ckpt_out)
-    meta = {"steps": step, "sequences": seen, "scenes": scene_pool.added, "train_seconds": round(train_s, 1),
+        from safetensors.torch import save_file
+        save_file({k: v.detach().cpu().contiguous() for k, v in aux_head.state_dict().items()},
+                  os.path.join(args.ckpt_out, "ckpt_aux.safetensors"))
+    meta = {"steps": step, "phase1_steps": phase1_steps, "sequences": seen, "scenes": n_scenes,
+            "train_seconds": round(train_s, 1),
             "parameters": n_params, "device": torch.cuda.get_device_name(0), "args": vars(args),
             "resumed": bool(args.resume)}
     export(model, processor, args.export, meta)

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Short training ablations of the demo VLM, run side by side on one GPU host (GPU host command line).
+#   V_a="--resume .demo-carry --phase1 0.4 ..." V_b="..." [V_c=...] BUDGET=270 bash tools/demo-model/ablate.sh
+# Each variant V_<name> is a set of train.py flags on top of COMMON (below); the variants train at the
+# same time (the tiny model leaves the GPU mostly idle, so three runs cost little more than one; each
+# gets WORKERS scene-rendering processes), then each export and the BASE folder (the shipped weights)
+# are scored on the same held-out set (NEVAL questions a type, transformers, greedy; BASE= skips the
+# shipped weights). $OUT gets eval-<name>.json and <name>.tar (fp32 checkpoint + aux head + eval and
+# training logs + training_meta.json); the caller tees log.txt: at most 8 files come back, so keep
+# to three variants. best.tar: the f16 export of the variant with the best mean held-out score.
+set -uo pipefail
+export PYTHONUNBUFFERED=1
+OUT=${OUT:-/tmp/abl-out}
+W=${WORK:-/tmp/abl}
+BUDGET=${BUDGET:-270}
+NEVAL=${NEVAL:-50}
+WORKERS=${WORKERS:-4}
+BASE=${BASE-public/models/lumen-demo}
+COMMON="--tokenizer-from public/models/lumen-demo --time-budget $BUDGET --workers $WORKERS --pool 2000 --easy-pool 1500 \
+ --log-every 100"
+mkdir -p "$OUT" "$W"
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
+names=()
+for var in $(compgen -v | grep '^V_' | sort); do
+  name=${var#V_}
+  names+=("$name")
+  mkdir -p "$W/$name"
+  echo "== variant $name: ${!var}"
+  # shellcheck disable=SC2086
+  python3 tools/demo-model/train.py --work "$W/$name" --export "$W/$name/lumen-demo" --ckpt-out "$W/$name" \
+    $COMMON ${!var} > "$OUT/train-$name.log" 2>&1 &
+done
+wait
+for name in "${names[@]}"; do
+  echo "== $name"; grep -E "^trained|exported|Error|error" "$OUT/train-$name.log" | tail -5
+  grep -A1 -E "^step" "$OUT/train-$name.log" | tail -4
+done
+for name in "${names[@]}"; do
+  if [ -f "$W/$name/lumen-demo/model.safetensors" ]; then
+    python3 tools/eval/eval_transformers.py --model "$W/$name/lumen-demo" --n-per-type "$NEVAL" --max-new-tokens 100 \
+      --out "$W/$name/eval.json" > "$W/$name/eval.log" 2>&1 &
+  fi
+done
+evals=("${names[@]}")
+if [ -n "$BASE" ]; then
+  mkdir -p "$W/base"
+  python3 tools/eval/eval_transformers.py --model "$BASE" --n-per-type "$NEVAL" --max-new-tokens 100 \
+    --out "$W/base/eval.json" > "$W/base/eval.log" 2>&1 &
+  evals=(base "${names[@]}")
+fi
+wait
+for name in "${evals[@]}"; do
+  echo "== eval $name"; grep -E "n=|questions in|Error" "$W/$name/eval.log" || tail -5 "$W/$name/eval.log"
+  cp "$W/$name/eval.json" "$OUT/eval-$name.json" || true
+done
+for name in "${names[@]}"; do
+  cp "$OUT/train-$name.log" "$W/$name/train.log"
+  rm -f "$OUT/train-$name.log"
+  (cd "$W/$name" && tar -cf "$OUT/$name.tar" --ignore-failed-read ckpt_text.safetensors ckpt_vision.safetensors ckpt_aux.safetensors \
+    eval.log train.log lumen-demo/training_meta.json)
+done
+# the variant with the best mean held-out score (exact match of the five short types + the describe
+# count sentence) also sends its f16 export back as best.tar
+best=$(python3 - "$W" "${names[@]}" <<'PY'
+import json, os, sys
+w, names = sys.argv[1], sys.argv[2:]
+def score(n):
+    try:
+        s = json.load(open(os.path.join(w, n, "eval.json")))["summary"]
+    except (OSError, KeyError, ValueError):
+        return -1.0
+    return (sum(s[t]["exact"] for t in ("color", "shape", "count", "position", "relative")) + s["describe"]["count_ok"]) / 6
+scores = {n: score(n) for n in names}
+print(" ".join(f"{n}={v:.3f}" for n, v in scores.items()), file=sys.stderr)
+print(max(scores, key=scores.get))
+PY
+)
+echo "== best: $best"
+tar -C "$W/$best" -cf "$OUT/best.tar" lumen-demo
+ls -la "$OUT"
