@@ -6,7 +6,8 @@
 #   bench   dist-bench-3b/bench.mjs $BENCH_ARGS (default: 135M q4+q8, prefill 32..1024, --compare-prefill)
 #   parity  transformers oracle + our engine on the real SmolLM2-135M shape (make_reference.py)
 #   vlm     photo to first token, SmolVLM-256M q4, current then previous routing ($VLM_ROUNDS rounds)
-# Each step runs under its own timeout ($SWEEP_S, $BENCH_S, $VLM_S, $PARITY_S seconds), logs to $OUT.
+# Each step runs under its own timeout ($SWEEP_S, $BENCH_S, $VLM_S, $PARITY_S seconds) and logs to
+# one file in $OUT (the device tool returns only a few files per call).
 set -o pipefail
 for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
 source .gpu-host/setup.sh
@@ -18,12 +19,12 @@ t0=$(date +%s)
 stamp() { echo "[$(( $(date +%s) - t0 )) s] $*" | tee -a "$OUT/steps.txt"; }
 if [[ $STEPS == *" sweep "* ]]; then
   stamp sweep
-  timeout "${SWEEP_S:-150}" node dist-bench-3b/prefill-kernels.mjs ${SWEEP_ARGS:-} --json "$OUT/sweep.json" > "$OUT/sweep.log" 2>&1
+  timeout "${SWEEP_S:-150}" node dist-bench-3b/prefill-kernels.mjs ${SWEEP_ARGS:-} > "$OUT/sweep.log" 2>&1
   stamp "sweep rc=$?"
 fi
 if [[ $STEPS == *" bench "* ]]; then
   stamp bench
-  timeout "${BENCH_S:-180}" node dist-bench-3b/bench.mjs $BENCH_ARGS --json "$OUT/bench.json" 2>&1 | cut -c1-2000 > "$OUT/bench.log"
+  timeout "${BENCH_S:-180}" node dist-bench-3b/bench.mjs $BENCH_ARGS 2>&1 | cut -c1-2000 > "$OUT/bench.log"
   stamp "bench rc=$?"
 fi
 if [[ $STEPS == *" parity "* ]]; then
@@ -42,7 +43,7 @@ if [[ $STEPS == *" vlm "* ]]; then
   for round in $(seq 1 "${VLM_ROUNDS:-1}"); do
     for v in vlm vlm-prev-routing; do
       stamp "$v round $round"
-      timeout "${VLM_S:-60}" node dist-bench-3b/$v.mjs ttft --models smolvlm-256m --quants q4 --runs 5 --json "$OUT/ttft-$v-$round.json" > "$OUT/ttft-$v-$round.log" 2>&1
+      timeout "${VLM_S:-60}" node dist-bench-3b/$v.mjs ttft --models smolvlm-256m --quants q4 --runs 5 2>&1 | cut -c1-3000 >> "$OUT/ttft.log"
       stamp "$v rc=$?"
     done
   done

@@ -11,12 +11,13 @@
 // weights are not all L2-resident; median of 3 passes. Without timestamp-query (SwiftShader) the
 // wall time of the submit is used instead (--small: a smoke run of the harness only).
 // Usage: node dist-bench-3b/prefill-kernels.mjs [--small] [--json FILE] [--only gemm|attention] [--quants q4,q8]
+//   [--models a,b] [--ms 16,512,...]
 import { writeFileSync } from 'node:fs';
 import { createGpuContext, type GpuContext } from '../../workers/gpu/context';
 import { nodeGpu } from '../../workers/gpu/node';
 import { Recorder } from '../../workers/gpu/recorder';
 import { ATTN_SINGLE_MAX_KEYS, attentionRouting, createAttention } from '../../workers/ops/attention';
-import { createGemm, GEMM_TILE_LARGE, GEMM_TILE_SMALL, gemmPlan, type GemmPlan, type GemmTile } from '../../workers/ops/gemm';
+import { createGemm, GEMM_SPLIT_SCRATCH_BYTES, GEMM_TILE_LARGE, GEMM_TILE_SMALL, gemmPlan, type GemmPlan, type GemmTile } from '../../workers/ops/gemm';
 import { createGemmSkinny } from '../../workers/ops/gemm-skinny';
 import { randomF32 } from '../../workers/ops/reference/matmul';
 import { treeMaskFromParents } from '../../workers/ops/reference/attention';
@@ -78,11 +79,13 @@ function planName(p: GemmPlan | 'auto' | 'legacy' | 'skinny'): string {
 }
 
 async function gemmSweep(ctx: GpuContext): Promise<void> {
-  const models = small ? (['tiny-llama-bench'] as const) : (['smollm2-135m', 'smollm2-360m', 'qwen2-0.5b'] as const);
-  const ms = small ? [16, 64] : [32, 64, 128, 256, 512, 1024];
+  const mi = argv.indexOf('--models');
+  const models = mi >= 0 ? argv[mi + 1].split(',') : small ? ['tiny-llama-bench'] : ['smollm2-135m', 'smollm2-360m', 'qwen2-0.5b'];
+  const msi = argv.indexOf('--ms');
+  const ms = msi >= 0 ? argv[msi + 1].split(',').map(Number) : small ? [16, 64] : [32, 64, 128, 256, 512, 1024];
   const qi = argv.indexOf('--quants');
   const quants = (qi >= 0 ? argv[qi + 1] : 'q4').split(',') as QuantKind[];
-  const tiles: GemmTile[] = [GEMM_TILE_SMALL, { tx: 16, ty: 8 }, { tx: 8, ty: 16 }, GEMM_TILE_LARGE];
+  const tiles: GemmTile[] = [{ tx: 8, ty: 8 }, GEMM_TILE_SMALL, { tx: 8, ty: 16 }, GEMM_TILE_LARGE];
   for (const model of models) {
     const c = SHAPES[model];
     const hd = c.hidden_size / c.num_attention_heads;
@@ -106,7 +109,7 @@ async function gemmSweep(ctx: GpuContext): Promise<void> {
           const key = planName(cand);
           if (!opsFor.has(key)) {
             try {
-              if (cand === 'skinny') opsFor.set(key, ws.map((w) => createGemmSkinny(ctx, { w, x, y, maxM: 64 })));
+              if (cand === 'skinny') opsFor.set(key, ws.map((w) => createGemmSkinny(ctx, { w, x, y, maxM: Math.min(64, maxM) })));
               else if (cand === 'auto') opsFor.set(key, ws.map((w) => createGemm(ctx, { w, x, y, maxM, simple: false })));
               else opsFor.set(key, ws.map((w) => createGemm(ctx, { w, x, y, maxM, simple: false, plan: cand === 'legacy' ? { tile: GEMM_TILE_LARGE, splits: 1 } : cand })));
             } catch {
@@ -118,7 +121,8 @@ async function gemmSweep(ctx: GpuContext): Promise<void> {
         for (const m of ms) {
           const cands: Array<GemmPlan | 'auto' | 'legacy' | 'skinny'> = ['auto', 'legacy'];
           if (m <= 64) cands.push('skinny');
-          for (const tile of tiles) for (const s of [1, 2, 4, 8]) if (k / s >= 64 && s * m * n * 4 <= 8 << 20) cands.push({ tile, splits: s });
+          if (m < 32) cands.push({ tile: { tx: 16, ty: 4 }, splits: 8 }, { tile: { tx: 16, ty: 4 }, splits: 4 });
+          for (const tile of tiles) for (const s of [1, 2, 4, 8, 16]) if (k / s >= 64 && s * m * n * 4 <= GEMM_SPLIT_SCRATCH_BYTES) cands.push({ tile, splits: s });
           const res: Record<string, number> = {};
           for (const cand of cands) {
             const ops = build(cand);

@@ -2,9 +2,10 @@
 // head_dim, kernel entry, stats). Modes:
 //   causal  prefill (flash kernel) and decode / short chunks (split-K kernel) over the KV cache
 //   tree    PPD verification: nodes see the committed cache [0, L) and their ancestors (bitmask)
-// Decode and small trees over a short context (≤ ATTN_SINGLE_MAX_KEYS keys, ≤ ATTN_SINGLE_MAX_Q
-// queries) run one 256-thread workgroup per (query, head) over all keys: one dispatch, no
-// combine pass (a layer's attention was split + combine = 2 dispatches from 65 cache slots on).
+// Decode over 65..ATTN_SINGLE_MAX_KEYS keys (≤ ATTN_SINGLE_MAX_Q queries) and trees of ≤ 8 nodes
+// over ≤ ATTN_SINGLE_TREE_MAX_KEYS keys run one 256-thread workgroup per (query, head) over all
+// keys: one dispatch, no combine pass (a layer's attention was split + combine = 2 dispatches from
+// 65 cache slots on; trees always were). Limits from an H200 sweep (docs/BENCHMARKS.md).
 //   full    bidirectional (vision encoder), batched; optionally HiRED per-key scores (mean
 //           attention received over queries and heads) from a second pass over saved softmax stats
 // Inputs are addressed by element offsets and strides, so Q/K/V can come straight from a fused
@@ -28,15 +29,16 @@ export const ATTN_MAX_CHUNKS = 32;
 export const ATTN_SPLIT_TARGET_WG = 256;
 /** Causal calls with at most this many queries use the per-query split kernel (decode). */
 export const ATTN_SPLIT_MAX_Q = 4;
-/** One-dispatch decode / small-tree attention: threads per workgroup, most keys, most queries. */
+/** One-dispatch decode / small-tree attention: threads per workgroup, most keys (causal, tree), most queries. */
 export const ATTN_SINGLE_WG = 256;
-export const ATTN_SINGLE_MAX_KEYS = 512;
+export const ATTN_SINGLE_MAX_KEYS = 320;
+export const ATTN_SINGLE_TREE_MAX_KEYS = 1024;
 export const ATTN_SINGLE_MAX_Q = 8;
 /**
  * Benchmark switch (tools/bench/bench.ts --compare-prefill): `legacy` restores the routing before
  * the one-dispatch path (split + combine from 65 keys on, trees always through flash).
  */
-export const attentionRouting = { legacy: false, singleMaxKeys: ATTN_SINGLE_MAX_KEYS };
+export const attentionRouting = { legacy: false, singleMaxKeys: ATTN_SINGLE_MAX_KEYS, singleTreeMaxKeys: ATTN_SINGLE_TREE_MAX_KEYS };
 /** Per (batch, head): query rows x partial slots the partials scratch holds. */
 export const ATTN_SPLIT_ROWS = 8192;
 /** Flash lanes per query (threads splitting each K/V tile's keys) when partials are combined. */
@@ -245,8 +247,10 @@ export class Attention implements Op<AttentionArgs> {
     // keys (tree, prefill chunks: fills the GPU, balances the causal triangle), within the
     // partials budget; plain flash (full attention, or very long query blocks)
     // one workgroup per (query, head) over every key: decode and small trees at short contexts
+    // (causal over ≤ 64 keys: the split kernel's one 64-thread chunk, also one dispatch, is faster)
+    const maxKeys1 = mode === 'tree' ? attentionRouting.singleTreeMaxKeys : attentionRouting.singleMaxKeys;
     const single =
-      !attentionRouting.legacy && mode !== 'full' && nQ <= ATTN_SINGLE_MAX_Q && nKeys <= Math.min(attentionRouting.singleMaxKeys, ATTN_MAX_CHUNK);
+      !attentionRouting.legacy && mode !== 'full' && nQ <= ATTN_SINGLE_MAX_Q && nKeys <= Math.min(maxKeys1, ATTN_MAX_CHUNK) && (mode === 'tree' || nKeys > ATTN_MIN_CHUNK);
     const perQuery = !single && mode === 'causal' && nQ <= ATTN_SPLIT_MAX_Q;
     const qBlocks = Math.ceil(nQ / ATTN_WG);
     let chunk = Math.max(nKeys, 1);

@@ -95,7 +95,7 @@ describe('gemm tiles and split-K', () => {
     ['f32', 31, 129, 96, small(2)],
     ['f32', 45, 63, 45, small(1)],
     ['q8', 66, 129, 96, { tile: GEMM_TILE_LARGE, splits: 2 }],
-    ['q4', 17, 100, 128, { tile: { tx: 16, ty: 8 }, splits: 2 }],
+    ['q4', 17, 100, 128, { tile: { tx: 8, ty: 8 }, splits: 2 }],
   ] as const)('%s M=%i N=%i K=%i plan %o', async (dtype, m, n, k, plan) => {
     const s = await setup(dtype, m, n, k);
     s.reset();
@@ -131,14 +131,14 @@ describe('gemm tiles and split-K', () => {
     expect(await b.check()).toBeLessThan(TOL);
   });
 
-  it('plans: large tile when its grid fills the GPU, else the small tile split over K', () => {
+  it('plans: 32 x 128 below 512 rows, 64 x 128 above, slices until ~300 workgroups', () => {
     // SmolLM2-135M layer products (N x K): qkv 960x576, o 576x576, gate_up 3072x576, down 576x1536
-    expect(gemmPlan(1024, 3072, 576)).toEqual({ tile: GEMM_TILE_LARGE, splits: 1 });
-    const p128 = gemmPlan(128, 576, 576);
-    expect(p128.tile).toEqual(GEMM_TILE_SMALL);
-    expect(p128.splits).toBeGreaterThan(1);
+    expect(gemmPlan(128, 576, 576)).toEqual({ tile: GEMM_TILE_SMALL, splits: 6 }); // 4 x 5 tiles; 8 asked, 18 groups → 6 slices of 3
+    expect(gemmPlan(128, 3072, 576)).toEqual({ tile: GEMM_TILE_SMALL, splits: 4 }); // 96 tiles
+    expect(gemmPlan(1024, 3072, 576)).toEqual({ tile: GEMM_TILE_LARGE, splits: 1 }); // 384 tiles
+    expect(gemmPlan(512, 896, 4864)).toEqual({ tile: GEMM_TILE_LARGE, splits: 8 }); // Qwen2 down
     // slices are whole 32-groups of at least 64 elements, and partials fit the scratch
-    for (const [m, n, k] of [[32, 576, 576], [128, 576, 1536], [256, 3072, 576], [512, 896, 4864], [64, 960, 64], [300, 4864, 896]]) {
+    for (const [m, n, k] of [[32, 576, 576], [128, 576, 1536], [256, 3072, 576], [512, 896, 4864], [64, 960, 64], [300, 4864, 896], [1024, 9728, 896]]) {
       const p = gemmPlan(m, n, k);
       expect(p.splits).toBeGreaterThanOrEqual(1);
       if (p.splits > 1) {
@@ -146,6 +146,7 @@ describe('gemm tiles and split-K', () => {
         expect(p.splits * m * n * 4).toBeLessThanOrEqual(GEMM_SPLIT_SCRATCH_BYTES);
       }
     }
+    expect(gemmPlan(64, 960, 64).splits).toBe(1); // K = 64: one slice of ≥ 64
     expect(gemmPlan(64, 576, 100).splits).toBe(1); // f32 K % 32 != 0
     gemmRouting.legacy = true;
     try {
@@ -158,9 +159,9 @@ describe('gemm tiles and split-K', () => {
   it('refuses a forced split that K or the scratch cannot take', async () => {
     const s = await setup('f32', 4, 8, 36);
     expect(() => createGemm(s.ctx, { w: s.w, x: s.x, y: s.y, maxM: 4, plan: small(2) })).toThrow(/K % 32/);
-    const q = await setup('q4', 4100, 64, 256); // 8 slices of 32 x 4100 x 64 f32 > 8 MiB
-    const op = createGemm(q.ctx, { w: q.w, x: q.x, y: q.y, maxM: 4100, plan: small(8) });
-    expect(() => op.record(new Recorder(q.ctx), { m: 4100 })).toThrow(/scratch/);
+    const q = await setup('q4', 8200, 64, 256); // 8 slices of 32 x 8200 x 64 f32 > 16 MiB
+    const op = createGemm(q.ctx, { w: q.w, x: q.x, y: q.y, maxM: 8200, plan: small(8) });
+    expect(() => op.record(new Recorder(q.ctx), { m: 8200 })).toThrow(/scratch/);
   });
 });
 

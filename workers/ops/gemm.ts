@@ -1,12 +1,12 @@
 // Tiled GEMM op: Y[M, N] = X[M, K] W^T (+ bias) for prefill and the vision encoder. X f32
 // row-major; W f32 [N, K] row-major or packed q4/q8 [N, K] (dequantized in the tile load).
-// shaders/gemm.wgsl, 4 x 8 outputs per thread, tile BM x BN x 16 chosen per call from the grid
-// (gemmPlan): 64 x 128 (256 threads) when it yields enough workgroups to fill the GPU, else
-// 32 x 64 (64 threads) and, when even that grid is small (prompts of 32-512 tokens on a
-// 100+-SM GPU), split-K: the K loop is cut into S slices of whole 32-groups, each workgroup
-// writes raw partials [S, M, N] to a per-context scratch and a second dispatch
-// (shaders/gemm_reduce.wgsl) sums them and applies bias / GELU. Before this a 128-token prefill
-// ran 10-48 workgroups each walking all of K, as slow as 1024 tokens (docs/BENCHMARKS.md).
+// shaders/gemm.wgsl, 4 x 8 outputs per thread, tile BM x BN x 16 chosen per call (gemmPlan):
+// 64 x 128 (256 threads) from 512 rows on, 32 x 128 (128 threads) below, and split-K whenever the
+// tile grid alone is under GEMM_TARGET_WG workgroups: the K loop is cut into S slices of whole
+// 32-groups, each workgroup writes raw partials [S, M, N] to a per-context scratch and a second
+// dispatch (shaders/gemm_reduce.wgsl) sums them and applies bias / GELU. Before this, a
+// 128-token prefill ran 10-48 workgroups each walking all of K, as slow as 1024 tokens; the
+// rule follows an H200 sweep of tiles x slices at the models' shapes (docs/BENCHMARKS.md).
 // On CPU adapters (SwiftShader) small products (≤ 4M multiply-adds, e.g. tiny test models) use a
 // barrier-free one-output-per-thread kernel (shaders/gemm_simple.wgsl), larger ones the 64 x 128
 // tile without split (few cores: more workgroups only cost). `simple` / `plan` force a kernel.
@@ -25,7 +25,7 @@ export interface GemmTile {
   ty: number;
 }
 export const GEMM_TILE_LARGE: GemmTile = { tx: 16, ty: 16 }; // 64 x 128
-export const GEMM_TILE_SMALL: GemmTile = { tx: 8, ty: 8 }; // 32 x 64
+export const GEMM_TILE_SMALL: GemmTile = { tx: 16, ty: 8 }; // 32 x 128
 
 /** Tile and split-K for one call; splits = 1 is the one-pass kernel with its own epilogue. */
 export interface GemmPlan {
@@ -33,13 +33,15 @@ export interface GemmPlan {
   splits: number;
 }
 
-/** Workgroups the planner aims for (about two per SM on a 132-SM H100 / H200). */
-export const GEMM_TARGET_WG = 264;
+/** Workgroups the planner aims for (2-3 per SM on a 132-SM H100 / H200: best in the sweep). */
+export const GEMM_TARGET_WG = 300;
+/** Rows from which the 64 x 128 tile beats 32 x 128 (more reuse per loaded tile). */
+export const GEMM_LARGE_MIN_M = 512;
 export const GEMM_MAX_SPLITS = 8;
 /** K per split slice is at least this (4 tile steps), a multiple of 32 (quantization groups). */
 export const GEMM_MIN_SLICE = 64;
 /** Shared split-K partials scratch per context (f32 [S, M, N] must fit). */
-export const GEMM_SPLIT_SCRATCH_BYTES = 8 << 20;
+export const GEMM_SPLIT_SCRATCH_BYTES = 16 << 20;
 
 /**
  * Benchmark switch (tools/bench/bench.ts --compare-prefill): `legacy` restores the routing before
@@ -63,18 +65,25 @@ export function splitChunkK(k: number, splits: number): number {
 }
 
 /**
- * Tile / split-K for an M x N x K product on a GPU adapter: the large tile when its grid fills the
- * GPU (≥ GEMM_TARGET_WG workgroups), else the small tile, split over K until the grid reaches the
- * target (slices ≥ GEMM_MIN_SLICE, partials within the scratch). K % 32 != 0 (f32 only) never splits.
+ * Tile / split-K for an M x N x K product on a GPU adapter: 64 x 128 from GEMM_LARGE_MIN_M rows,
+ * else 32 x 128; then the fewest slices (1, 2, 4, 8) that bring the grid to GEMM_TARGET_WG
+ * workgroups, within slices of ≥ GEMM_MIN_SLICE and partials that fit the scratch (the most
+ * allowed when none reaches it). K % 32 != 0 (f32 only) never splits.
  */
 export function gemmPlan(m: number, n: number, k: number): GemmPlan {
-  if (gemmRouting.legacy || tileGrid(GEMM_TILE_LARGE, m, n) >= GEMM_TARGET_WG) return { tile: GEMM_TILE_LARGE, splits: 1 };
-  const tile = GEMM_TILE_SMALL;
-  const base = tileGrid(tile, m, n);
+  if (gemmRouting.legacy) return { tile: GEMM_TILE_LARGE, splits: 1 };
+  const tile = m >= GEMM_LARGE_MIN_M ? GEMM_TILE_LARGE : GEMM_TILE_SMALL;
+  const grid = tileGrid(tile, m, n);
   if (k % 32 !== 0) return { tile, splits: 1 };
-  let splits = Math.min(GEMM_MAX_SPLITS, Math.ceil(GEMM_TARGET_WG / base), Math.floor(k / GEMM_MIN_SLICE));
-  while (splits > 1 && splits * m * n * 4 > GEMM_SPLIT_SCRATCH_BYTES) splits--;
-  splits = Math.max(1, splits);
+  let splits = 1;
+  while (
+    grid * splits < GEMM_TARGET_WG &&
+    splits * 2 <= GEMM_MAX_SPLITS &&
+    k / (splits * 2) >= GEMM_MIN_SLICE &&
+    splits * 2 * m * n * 4 <= GEMM_SPLIT_SCRATCH_BYTES
+  ) {
+    splits *= 2;
+  }
   return { tile, splits: Math.ceil(k / splitChunkK(k, splits)) };
 }
 

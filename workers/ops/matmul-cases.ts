@@ -6,7 +6,7 @@ import type { GpuContext } from '../gpu/context';
 import { Recorder } from '../gpu/recorder';
 import { dequantize, quantize } from '../storage/quant';
 import { createEmbedding } from './embedding';
-import { createGemm } from './gemm';
+import { createGemm, GEMM_TILE_SMALL } from './gemm';
 import { createGemv, defaultGemvConfig } from './gemv';
 import { createMatmul } from './matmul';
 import { embeddingRef } from './reference/embedding';
@@ -29,7 +29,7 @@ function uploadWeight(ctx: GpuContext, dtype: WeightType, wf: Float32Array, n: n
 }
 
 /** Which kernel to force instead of createMatmul's choice (the GPU shapes on a CPU adapter). */
-export type ForcedKernel = 'tiled' | 'gemv-gpu';
+export type ForcedKernel = 'tiled' | 'gemv-gpu' | 'tiled-splitk';
 
 /** Y[M, N] = X[M, K] W^T + bias through createMatmul (GEMV / skinny / tiled by M), or a forced kernel. */
 export async function matmulCase(ctx: GpuContext, dtype: WeightType, m: number, n: number, k: number, bias = false, force?: ForcedKernel): Promise<KernelCaseResult> {
@@ -44,6 +44,9 @@ export async function matmulCase(ctx: GpuContext, dtype: WeightType, m: number, 
   const rec = new Recorder(ctx, 'matmul-case');
   if (force === 'tiled') {
     createGemm(ctx, { w, x, y, bias: b, maxM: m, simple: false }).record(rec, { m });
+  } else if (force === 'tiled-splitk') {
+    // the 32 x 64 tile, K in 3 slices + the reduce pass (what short prompts get on a GPU)
+    createGemm(ctx, { w, x, y, bias: b, maxM: m, simple: false, plan: { tile: GEMM_TILE_SMALL, splits: 3 } }).record(rec, { m });
   } else if (force === 'gemv-gpu') {
     const config = defaultGemvConfig(n, k, ctx.caps.maxComputeInvocationsPerWorkgroup, false);
     createGemv(ctx, { w, x, y, bias: b, config }).record(rec);
@@ -99,6 +102,8 @@ export async function runMatmulCases(ctx: GpuContext): Promise<KernelCaseResult[
   out.push(await matmulCase(ctx, 'q4', 1, 200, 128, true, 'gemv-gpu'));
   out.push(await matmulCase(ctx, 'f32', 65, 130, 44, false, 'tiled'));
   out.push(await matmulCase(ctx, 'q8', 70, 129, 64, true, 'tiled'));
+  out.push(await matmulCase(ctx, 'q4', 37, 130, 160, true, 'tiled-splitk'));
+  out.push(await matmulCase(ctx, 'f32', 31, 129, 96, false, 'tiled-splitk'));
   for (const d of ['f32', 'q4', 'q8'] as const) out.push(await embeddingCase(ctx, d, 40, 64, [0, 39, 5, 5, 99]));
   return out;
 }
