@@ -60,6 +60,87 @@ fn load_w4(e: u32, rem: u32) -> vec4<f32> {
 #endif
 #endif
 
+// Tile loads, split in a global fetch (into registers) and a store into workgroup memory, so
+// PREFETCH can issue the next tile's fetches before the current tile's multiply-adds.
+// A: vec4 e of the [BK][BM] tile = row e / 4, k offset (e % 4) * 4.
+const NA = (4u * BM + WG - 1u) / WG;
+fn fetch_a(e: u32, m0: u32, k0: u32, k_end: u32) -> vec4<f32> {
+  let m = m0 + e / 4u;
+  let k = k0 + (e % 4u) * 4u;
+  if (e >= 4u * BM || m >= p.M || k >= k_end) { return vec4<f32>(0.0); }
+  return load_x4(p.x_off + m * p.K + k, k_end - k);
+}
+fn store_a(e: u32, v: vec4<f32>) {
+  if (e >= 4u * BM) { return; }
+  let r = e / 4u;
+  let kq = (e % 4u) * 4u;
+  As[(kq + 0u) * TY + r / 4u][r % 4u] = v.x;
+  As[(kq + 1u) * TY + r / 4u][r % 4u] = v.y;
+  As[(kq + 2u) * TY + r / 4u][r % 4u] = v.z;
+  As[(kq + 3u) * TY + r / 4u][r % 4u] = v.w;
+}
+#if WQ == 0
+// B (f32 W): vec4 e = row e / 4, k offset (e % 4) * 4.
+const EB = 4u * BN;
+alias BRaw = vec4<f32>;
+fn fetch_b(e: u32, n0: u32, k0: u32, k_end: u32) -> BRaw {
+  let n = min(n0 + e / 4u, p.N - 1u);
+  let k = k0 + (e % 4u) * 4u;
+  if (e >= EB || k >= k_end) { return vec4<f32>(0.0); }
+  return load_w4(n * p.K + k, k_end - k);
+}
+fn store_b(e: u32, v: BRaw) {
+  if (e >= EB) { return; }
+  let r = e / 4u;
+  let kq = (e % 4u) * 4u;
+  Bs[(kq + 0u) * 2u * TX + r / 4u][r % 4u] = v.x;
+  Bs[(kq + 1u) * 2u * TX + r / 4u][r % 4u] = v.y;
+  Bs[(kq + 2u) * 2u * TX + r / 4u][r % 4u] = v.z;
+  Bs[(kq + 3u) * 2u * TX + r / 4u][r % 4u] = v.w;
+}
+#elif WQ == 4
+// B (q4): 2 words (16 elements) of group k0 / 32 per row: e = row e % BN, word (k0 / 16 % 2) * 2 + e / BN;
+// fetched raw (word, scale bits), dequantized in the store.
+const EB = 2u * BN;
+alias BRaw = vec2<u32>;
+fn fetch_b(e: u32, n0: u32, k0: u32, k_end: u32) -> BRaw {
+  if (e >= EB) { return vec2<u32>(0u); }
+  let n = min(n0 + e % BN, p.N - 1u);
+  let gi = (k0 / 32u) * p.N + n;
+  return vec2<u32>(qw[gi * 4u + ((k0 / 16u) % 2u) * 2u + e / BN], bitcast<u32>(scales[gi]));
+}
+fn store_b(e: u32, v: BRaw) {
+  if (e >= EB) { return; }
+  let r = e % BN;
+  let kb = (e / BN) * 8u;
+  let s = bitcast<f32>(v.y);
+  let lo = q4_lo4(v.x) * s;
+  let hi = q4_hi4(v.x) * s;
+  for (var i = 0u; i < 4u; i++) {
+    Bs[(kb + i) * 2u * TX + r / 4u][r % 4u] = lo[i];
+    Bs[(kb + 4u + i) * 2u * TX + r / 4u][r % 4u] = hi[i];
+  }
+}
+#else
+// B (q8): 4 words (16 elements) of group k0 / 32 per row: e = row e % BN, word (k0 / 16 % 2) * 4 + e / BN.
+const EB = 4u * BN;
+alias BRaw = vec2<u32>;
+fn fetch_b(e: u32, n0: u32, k0: u32, k_end: u32) -> BRaw {
+  if (e >= EB) { return vec2<u32>(0u); }
+  let n = min(n0 + e % BN, p.N - 1u);
+  let gi = (k0 / 32u) * p.N + n;
+  return vec2<u32>(qw[gi * 8u + ((k0 / 16u) % 2u) * 4u + e / BN], bitcast<u32>(scales[gi]));
+}
+fn store_b(e: u32, v: BRaw) {
+  if (e >= EB) { return; }
+  let r = e % BN;
+  let ws = e / BN;
+  let d = q8_4(v.x) * bitcast<f32>(v.y);
+  for (var i = 0u; i < 4u; i++) { Bs[(ws * 4u + i) * 2u * TX + r / 4u][r % 4u] = d[i]; }
+}
+#endif
+const NB = (EB + WG - 1u) / WG;
+
 @compute @workgroup_size(WG_X)
 fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let n0 = wid.x * BN;
@@ -74,60 +155,26 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
   let k_begin = 0u;
   let k_end = p.K;
 #endif
+  var ra: array<vec4<f32>, NA>;
+  var rb: array<BRaw, NB>;
+#if PREFETCH
+  for (var i = 0u; i < NA; i++) { ra[i] = fetch_a(t + i * WG, m0, k_begin, k_end); }
+  for (var i = 0u; i < NB; i++) { rb[i] = fetch_b(t + i * WG, n0, k_begin, k_end); }
+#endif
 
   for (var k0 = k_begin; k0 < k_end; k0 += BK) {
-    // A tile [BK][BM]: vec4 e = row e / 4, k offset (e % 4) * 4.
-    for (var e = t; e < 4u * BM; e += WG) {
-      let r = e / 4u;
-      let kq = (e % 4u) * 4u;
-      let m = m0 + r;
-      let k = k0 + kq;
-      var v = vec4<f32>(0.0);
-      if (m < p.M && k < k_end) { v = load_x4(p.x_off + m * p.K + k, k_end - k); }
-      As[(kq + 0u) * TY + r / 4u][r % 4u] = v.x;
-      As[(kq + 1u) * TY + r / 4u][r % 4u] = v.y;
-      As[(kq + 2u) * TY + r / 4u][r % 4u] = v.z;
-      As[(kq + 3u) * TY + r / 4u][r % 4u] = v.w;
-    }
-#if WQ == 0
-    for (var e = t; e < 4u * BN; e += WG) {
-      let r = e / 4u;
-      let kq = (e % 4u) * 4u;
-      let n = min(n0 + r, p.N - 1u);
-      let k = k0 + kq;
-      var v = vec4<f32>(0.0);
-      if (k < k_end) { v = load_w4(n * p.K + k, k_end - k); }
-      Bs[(kq + 0u) * 2u * TX + r / 4u][r % 4u] = v.x;
-      Bs[(kq + 1u) * 2u * TX + r / 4u][r % 4u] = v.y;
-      Bs[(kq + 2u) * 2u * TX + r / 4u][r % 4u] = v.z;
-      Bs[(kq + 3u) * 2u * TX + r / 4u][r % 4u] = v.w;
-    }
-#elif WQ == 4
-    for (var e = t; e < 2u * BN; e += WG) {
-      // 2 words (16 elements) of group k0 / 32 per row: word (k0 / 16 % 2) * 2 + e / BN.
-      let r = e % BN;
-      let ws = e / BN;
-      let n = min(n0 + r, p.N - 1u);
-      let gi = (k0 / 32u) * p.N + n;
-      let word = qw[gi * 4u + ((k0 / 16u) % 2u) * 2u + ws];
-      let s = scales[gi];
-      let lo = q4_lo4(word) * s;
-      let hi = q4_hi4(word) * s;
-      let kb = ws * 8u;
-      for (var i = 0u; i < 4u; i++) {
-        Bs[(kb + i) * 2u * TX + r / 4u][r % 4u] = lo[i];
-        Bs[(kb + 4u + i) * 2u * TX + r / 4u][r % 4u] = hi[i];
-      }
-    }
-#else
-    for (var e = t; e < 4u * BN; e += WG) {
-      // 4 words (16 elements) of group k0 / 32 per row: word (k0 / 16 % 2) * 4 + e / BN.
-      let r = e % BN;
-      let ws = e / BN;
-      let n = min(n0 + r, p.N - 1u);
-      let gi = (k0 / 32u) * p.N + n;
-      let v = q8_4(qw[gi * 8u + ((k0 / 16u) % 2u) * 4u + ws]) * scales[gi];
-      for (var i = 0u; i < 4u; i++) { Bs[(ws * 4u + i) * 2u * TX + r / 4u][r % 4u] = v[i]; }
+#if !PREFETCH
+    for (var i = 0u; i < NA; i++) { ra[i] = fetch_a(t + i * WG, m0, k0, k_end); }
+    for (var i = 0u; i < NB; i++) { rb[i] = fetch_b(t + i * WG, n0, k0, k_end); }
+#endif
+    for (var i = 0u; i < NA; i++) { store_a(t + i * WG, ra[i]); }
+    for (var i = 0u; i < NB; i++) { store_b(t + i * WG, rb[i]); }
+#if PREFETCH
+    // the next tile's global loads are in flight during this tile's multiply-adds
+    let kn = k0 + BK;
+    if (kn < k_end) {
+      for (var i = 0u; i < NA; i++) { ra[i] = fetch_a(t + i * WG, m0, kn, k_end); }
+      for (var i = 0u; i < NB; i++) { rb[i] = fetch_b(t + i * WG, n0, kn, k_end); }
     }
 #endif
     workgroupBarrier();

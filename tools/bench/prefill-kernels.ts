@@ -2,7 +2,8 @@
 // by `node tools/bench/build-prefill.mjs` to dist-bench-3b/prefill-kernels.mjs for the GPU host.
 //   gemm       every layer product of SmolLM2-135M / 360M / Qwen2-0.5B (q4; --quants) at M = 32..1024
 //              prompt rows: the planner's choice (gemmPlan), the previous routing (64 x 128, no
-//              split), and a grid of tiles x split-K slices; plus the skinny GEMM where M ≤ 64.
+//              split), and a grid of tiles x split-K slices x prefetch (suffix p); plus the skinny
+//              GEMM where M ≤ 64.
 //   attention  decode (1 query) and small trees (7 / 16 nodes) over 64..1024 cache slots at the
 //              three models' head layouts: the one-dispatch kernel vs the split + combine (decode)
 //              or flash + combine (tree) routing.
@@ -75,7 +76,7 @@ async function perCall<A>(ctx: GpuContext, reps: number, record: (rec: Recorder,
 
 function planName(p: GemmPlan | 'auto' | 'legacy' | 'skinny'): string {
   if (typeof p === 'string') return p;
-  return `${4 * p.tile.ty}x${8 * p.tile.tx}/s${p.splits}`;
+  return `${4 * p.tile.ty}x${8 * p.tile.tx}/s${p.splits}${p.prefetch ? 'p' : ''}`;
 }
 
 async function gemmSweep(ctx: GpuContext): Promise<void> {
@@ -121,8 +122,10 @@ async function gemmSweep(ctx: GpuContext): Promise<void> {
         for (const m of ms) {
           const cands: Array<GemmPlan | 'auto' | 'legacy' | 'skinny'> = ['auto', 'legacy'];
           if (m <= 64) cands.push('skinny');
-          if (m < 32) cands.push({ tile: { tx: 16, ty: 4 }, splits: 8 }, { tile: { tx: 16, ty: 4 }, splits: 4 });
-          for (const tile of tiles) for (const s of [1, 2, 4, 8, 16]) if (k / s >= 64 && s * m * n * 4 <= GEMM_SPLIT_SCRATCH_BYTES) cands.push({ tile, splits: s });
+          const grid: GemmPlan[] = [];
+          if (m < 32) grid.push({ tile: { tx: 16, ty: 4 }, splits: 8 }, { tile: { tx: 16, ty: 4 }, splits: 4 });
+          for (const tile of tiles) for (const s of [1, 2, 4, 8, 16]) if (k / s >= 64 && s * m * n * 4 <= GEMM_SPLIT_SCRATCH_BYTES) grid.push({ tile, splits: s });
+          for (const g of grid) cands.push({ ...g, prefetch: false }, { ...g, prefetch: true });
           const res: Record<string, number> = {};
           for (const cand of cands) {
             const ops = build(cand);

@@ -96,20 +96,23 @@ describe('gemm tiles and split-K', () => {
     ['f32', 45, 63, 45, small(1)],
     ['q8', 66, 129, 96, { tile: GEMM_TILE_LARGE, splits: 2 }],
     ['q4', 17, 100, 128, { tile: { tx: 8, ty: 8 }, splits: 2 }],
-  ] as const)('%s M=%i N=%i K=%i plan %o', async (dtype, m, n, k, plan) => {
+    ['q8', 7, 300, 256, { tile: { tx: 16, ty: 4 }, splits: 4 }],
+  ] as const)('%s M=%i N=%i K=%i plan %o, without and with prefetch', async (dtype, m, n, k, plan) => {
     const s = await setup(dtype, m, n, k);
-    s.reset();
-    const op = createGemm(s.ctx, { w: s.w, x: s.x, y: s.y, maxM: m, plan, simple: false });
-    const rec = new Recorder(s.ctx);
-    op.record(rec, { m });
-    await rec.submitAndWait();
-    expect(await s.check()).toBeLessThan(TOL);
+    for (const prefetch of [false, true]) {
+      s.reset();
+      const op = createGemm(s.ctx, { w: s.w, x: s.x, y: s.y, maxM: m, plan: { ...plan, prefetch }, simple: false });
+      const rec = new Recorder(s.ctx);
+      op.record(rec, { m });
+      await rec.submitAndWait();
+      expect(await s.check()).toBeLessThan(TOL);
+    }
   });
 
   it.each(['q4', 'q8', 'f32'] as const)('%s split-K with bias, GELU and row offsets (the reduce pass carries the epilogue)', async (dtype) => {
     const s = await setup(dtype, 21, 90, 128, { bias: true, gelu: true, xOff: 8, yOff: 5 });
     s.reset();
-    const op = createGemm(s.ctx, { w: s.w, x: s.x, y: s.y, bias: s.b, gelu: true, maxM: 21, plan: small(3), simple: false });
+    const op = createGemm(s.ctx, { w: s.w, x: s.x, y: s.y, bias: s.b, gelu: true, maxM: 21, plan: { ...small(3), prefetch: true }, simple: false });
     const rec = new Recorder(s.ctx);
     op.record(rec, { m: 21, xOffset: s.xOff, yOffset: s.yOff });
     await rec.submitAndWait();
@@ -133,10 +136,10 @@ describe('gemm tiles and split-K', () => {
 
   it('plans: 32 x 128 below 512 rows, 64 x 128 above, slices until ~300 workgroups', () => {
     // SmolLM2-135M layer products (N x K): qkv 960x576, o 576x576, gate_up 3072x576, down 576x1536
-    expect(gemmPlan(128, 576, 576)).toEqual({ tile: GEMM_TILE_SMALL, splits: 6 }); // 4 x 5 tiles; 8 asked, 18 groups → 6 slices of 3
-    expect(gemmPlan(128, 3072, 576)).toEqual({ tile: GEMM_TILE_SMALL, splits: 4 }); // 96 tiles
-    expect(gemmPlan(1024, 3072, 576)).toEqual({ tile: GEMM_TILE_LARGE, splits: 1 }); // 384 tiles
-    expect(gemmPlan(512, 896, 4864)).toEqual({ tile: GEMM_TILE_LARGE, splits: 8 }); // Qwen2 down
+    expect(gemmPlan(128, 576, 576)).toMatchObject({ tile: GEMM_TILE_SMALL, splits: 6 }); // 4 x 5 tiles; 8 asked, 18 groups → 6 slices of 3
+    expect(gemmPlan(128, 3072, 576)).toMatchObject({ tile: GEMM_TILE_SMALL, splits: 4 }); // 96 tiles
+    expect(gemmPlan(1024, 3072, 576)).toMatchObject({ tile: GEMM_TILE_LARGE, splits: 1 }); // 384 tiles
+    expect(gemmPlan(512, 896, 4864)).toMatchObject({ tile: GEMM_TILE_LARGE, splits: 8 }); // Qwen2 down
     // slices are whole 32-groups of at least 64 elements, and partials fit the scratch
     for (const [m, n, k] of [[32, 576, 576], [128, 576, 1536], [256, 3072, 576], [512, 896, 4864], [64, 960, 64], [300, 4864, 896], [1024, 9728, 896]]) {
       const p = gemmPlan(m, n, k);
@@ -150,7 +153,7 @@ describe('gemm tiles and split-K', () => {
     expect(gemmPlan(64, 576, 100).splits).toBe(1); // f32 K % 32 != 0
     gemmRouting.legacy = true;
     try {
-      expect(gemmPlan(128, 576, 576)).toEqual({ tile: GEMM_TILE_LARGE, splits: 1 });
+      expect(gemmPlan(128, 576, 576)).toMatchObject({ tile: GEMM_TILE_LARGE, splits: 1 });
     } finally {
       gemmRouting.legacy = false;
     }

@@ -27,10 +27,14 @@ export interface GemmTile {
 export const GEMM_TILE_LARGE: GemmTile = { tx: 16, ty: 16 }; // 64 x 128
 export const GEMM_TILE_SMALL: GemmTile = { tx: 16, ty: 8 }; // 32 x 128
 
-/** Tile and split-K for one call; splits = 1 is the one-pass kernel with its own epilogue. */
+/**
+ * Tile and split-K for one call; splits = 1 is the one-pass kernel with its own epilogue.
+ * prefetch: the next K tile's global loads are issued before the current tile's multiply-adds.
+ */
 export interface GemmPlan {
   tile: GemmTile;
   splits: number;
+  prefetch?: boolean;
 }
 
 /** Workgroups the planner aims for (2-3 per SM on a 132-SM H100 / H200: best in the sweep). */
@@ -44,10 +48,11 @@ export const GEMM_MIN_SLICE = 64;
 export const GEMM_SPLIT_SCRATCH_BYTES = 16 << 20;
 
 /**
- * Benchmark switch (tools/bench/bench.ts --compare-prefill): `legacy` restores the routing before
- * split-K (64 x 128 tile for every M) at record time, so one loaded model can time both.
+ * Benchmark switches (tools/bench/bench.ts --compare-prefill), read at record time so one loaded
+ * model can time both: `legacy` restores the routing before split-K (64 x 128 tile for every M,
+ * no prefetch); `prefetch` is the planner's prefetch setting.
  */
-export const gemmRouting = { legacy: false };
+export const gemmRouting = { legacy: false, prefetch: true };
 
 export function tileRows(t: GemmTile): number {
   return 4 * t.ty;
@@ -73,8 +78,9 @@ export function splitChunkK(k: number, splits: number): number {
 export function gemmPlan(m: number, n: number, k: number): GemmPlan {
   if (gemmRouting.legacy) return { tile: GEMM_TILE_LARGE, splits: 1 };
   const tile = m >= GEMM_LARGE_MIN_M ? GEMM_TILE_LARGE : GEMM_TILE_SMALL;
+  const prefetch = gemmRouting.prefetch;
   const grid = tileGrid(tile, m, n);
-  if (k % 32 !== 0) return { tile, splits: 1 };
+  if (k % 32 !== 0) return { tile, splits: 1, prefetch };
   let splits = 1;
   while (
     grid * splits < GEMM_TARGET_WG &&
@@ -84,7 +90,7 @@ export function gemmPlan(m: number, n: number, k: number): GemmPlan {
   ) {
     splits *= 2;
   }
-  return { tile, splits: Math.ceil(k / splitChunkK(k, splits)) };
+  return { tile, splits: Math.ceil(k / splitChunkK(k, splits)), prefetch };
 }
 
 export interface GemmInit {
@@ -155,7 +161,7 @@ export class Gemm implements Op<GemmArgs> {
 
   // vec4 loads need every row start 4-aligned: K % 4 == 0 and a 4-aligned x offset.
   private variant(vec4: boolean, kind: 'simple' | 'reduce' | GemmPlan): Variant {
-    const key = typeof kind === 'string' ? `${kind}/${vec4}` : `${kind.tile.tx}x${kind.tile.ty}/${kind.splits > 1}/${vec4}`;
+    const key = typeof kind === 'string' ? `${kind}/${vec4}` : `${kind.tile.tx}x${kind.tile.ty}/${kind.splits > 1}/${!!kind.prefetch}/${vec4}`;
     let v = this.kernels.get(key);
     if (v) return v;
     const { w, x, y, bias, gelu } = this.init;
@@ -175,7 +181,7 @@ export class Gemm implements Op<GemmArgs> {
         op: simple ? 'gemm_simple' : 'gemm',
         source: simple ? gemmSimpleSrc : gemmSrc,
         workgroupSize: [simple ? GEMM_SIMPLE_WG : tile.tx * tile.ty, 1, 1],
-        defines: { WQ: wq, VEC4: vec4, TX: `${tile.tx}u`, TY: `${tile.ty}u`, SPLITK: split, HAS_BIAS: !split && !!bias, GELU: !split && !!gelu },
+        defines: { WQ: wq, VEC4: vec4, TX: `${tile.tx}u`, TY: `${tile.ty}u`, SPLITK: split, PREFETCH: typeof kind === 'object' && !!kind.prefetch, HAS_BIAS: !split && !!bias, GELU: !split && !!gelu },
         bindings: [...(wq ? (['read', 'read'] as const) : (['read'] as const)), 'read', 'rw', ...(split ? [] : bias1)],
       });
       const out = split ? splitScratch(this.ctx) : bindTensor(y);
@@ -195,7 +201,7 @@ export class Gemm implements Op<GemmArgs> {
     if (this.ctx.caps.software) return { tile: GEMM_TILE_LARGE, splits: 1 };
     const plan = gemmPlan(m, this.n, this.k);
     // f32 rows that are not 4-aligned take the scalar path; keep that one unsplit as well
-    return plan.splits > 1 && xOffset % 4 !== 0 ? { tile: plan.tile, splits: 1 } : plan;
+    return plan.splits > 1 && xOffset % 4 !== 0 ? { ...plan, splits: 1 } : plan;
   }
 
   record(rec: Recorder, args: GemmArgs): void {
