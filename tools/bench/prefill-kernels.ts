@@ -12,12 +12,12 @@
 // weights are not all L2-resident; median of 3 passes. Without timestamp-query (SwiftShader) the
 // wall time of the submit is used instead (--small: a smoke run of the harness only).
 // Usage: node dist-bench-3b/prefill-kernels.mjs [--small] [--json FILE] [--only gemm|attention] [--quants q4,q8]
-//   [--models a,b] [--ms 16,512,...]
+//   [--models a,b] [--ms 16,512,...] [--keys 64,...] [--nodes 1,7,16]
 import { writeFileSync } from 'node:fs';
 import { createGpuContext, type GpuContext } from '../../workers/gpu/context';
 import { nodeGpu } from '../../workers/gpu/node';
 import { Recorder } from '../../workers/gpu/recorder';
-import { ATTN_SINGLE_MAX_KEYS, attentionRouting, createAttention } from '../../workers/ops/attention';
+import { ATTN_SINGLE_MAX_KEYS, ATTN_SINGLE_MAX_Q, attentionRouting, createAttention } from '../../workers/ops/attention';
 import { createGemm, GEMM_SPLIT_SCRATCH_BYTES, GEMM_TILE_LARGE, GEMM_TILE_SMALL, gemmPlan, type GemmPlan, type GemmTile } from '../../workers/ops/gemm';
 import { createGemmSkinny } from '../../workers/ops/gemm-skinny';
 import { randomF32 } from '../../workers/ops/reference/matmul';
@@ -149,7 +149,10 @@ async function gemmSweep(ctx: GpuContext): Promise<void> {
 
 async function attentionSweep(ctx: GpuContext): Promise<void> {
   const layouts: Array<[string, number, number]> = small ? [['tiny', 4, 2]] : [['smollm2-135m', 9, 3], ['smollm2-360m', 15, 5], ['qwen2-0.5b', 14, 2]];
-  const lens = small ? [64, 300] : [64, 128, 192, 256, 384, 512, 768, 1024];
+  const li = argv.indexOf('--keys');
+  const lens = li >= 0 ? argv[li + 1].split(',').map(Number) : small ? [64, 300] : [64, 128, 192, 256, 384, 512, 768, 1024];
+  const ni = argv.indexOf('--nodes');
+  const attnNodes = ni >= 0 ? argv[ni + 1].split(',').map(Number) : [1, 7, 16];
   const d = 64;
   const maxSeq = Math.max(...lens) + 64;
   const copies = small ? 2 : 24;
@@ -160,7 +163,7 @@ async function attentionSweep(ctx: GpuContext): Promise<void> {
     }));
     const q = uploadF32(ctx, randomF32(64 * nH * d, 3), [64, nH * d]);
     const out = createF32(ctx, [64, nH * d]);
-    for (const nodes of [1, 7, 16]) {
+    for (const nodes of attnNodes) {
       const mode = nodes === 1 ? ('causal' as const) : ('tree' as const);
       const parents = Array.from({ length: nodes }, (_, i) => (i === 0 ? -1 : Math.floor((i - 1) / 2)));
       const mask = uploadU32(ctx, treeMaskFromParents(parents), [nodes]);
@@ -176,6 +179,7 @@ async function attentionSweep(ctx: GpuContext): Promise<void> {
         for (const route of ['single', 'legacy'] as const) {
           attentionRouting.legacy = route === 'legacy';
           attentionRouting.singleMaxKeys = 1024;
+          attentionRouting.singleMaxQ = 64;
           try {
             const rec0 = new Recorder(ctx, 'count');
             ops[0].record(rec0, args);
@@ -186,6 +190,7 @@ async function attentionSweep(ctx: GpuContext): Promise<void> {
           } finally {
             attentionRouting.legacy = false;
             attentionRouting.singleMaxKeys = ATTN_SINGLE_MAX_KEYS;
+            attentionRouting.singleMaxQ = ATTN_SINGLE_MAX_Q;
           }
         }
         log({ bench: 'attention', model, mode, nodes, keys: L, singleUs: res.single, legacyUs: res.legacy, singleDispatches: res.singleDispatches, legacyDispatches: res.legacyDispatches });

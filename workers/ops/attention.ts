@@ -38,7 +38,7 @@ export const ATTN_SINGLE_MAX_Q = 8;
  * Benchmark switch (tools/bench/bench.ts --compare-prefill): `legacy` restores the routing before
  * the one-dispatch path (split + combine from 65 keys on, trees always through flash).
  */
-export const attentionRouting = { legacy: false, singleMaxKeys: ATTN_SINGLE_MAX_KEYS, singleTreeMaxKeys: ATTN_SINGLE_TREE_MAX_KEYS };
+export const attentionRouting = { legacy: false, singleMaxKeys: ATTN_SINGLE_MAX_KEYS, singleTreeMaxKeys: ATTN_SINGLE_TREE_MAX_KEYS, singleMaxQ: ATTN_SINGLE_MAX_Q };
 /** Per (batch, head): query rows x partial slots the partials scratch holds. */
 export const ATTN_SPLIT_ROWS = 8192;
 /** Flash lanes per query (threads splitting each K/V tile's keys) when partials are combined. */
@@ -250,7 +250,7 @@ export class Attention implements Op<AttentionArgs> {
     // (causal over ≤ 64 keys: the split kernel's one 64-thread chunk, also one dispatch, is faster)
     const maxKeys1 = mode === 'tree' ? attentionRouting.singleTreeMaxKeys : attentionRouting.singleMaxKeys;
     const single =
-      !attentionRouting.legacy && mode !== 'full' && nQ <= ATTN_SINGLE_MAX_Q && nKeys <= Math.min(maxKeys1, ATTN_MAX_CHUNK) && (mode === 'tree' || nKeys > ATTN_MIN_CHUNK);
+      !attentionRouting.legacy && mode !== 'full' && nQ <= attentionRouting.singleMaxQ && nKeys <= Math.min(maxKeys1, ATTN_MAX_CHUNK) && (mode === 'tree' || nKeys > ATTN_MIN_CHUNK);
     const perQuery = !single && mode === 'causal' && nQ <= ATTN_SPLIT_MAX_Q;
     const qBlocks = Math.ceil(nQ / ATTN_WG);
     let chunk = Math.max(nKeys, 1);
