@@ -4,6 +4,10 @@
 #   MODE=full  bash tools/demo-model/host_run.sh   # checks + training (STEPS, BUDGET s) + eval [+ engine eval] + PPD + reference
 #   MODE=ppd   bash tools/demo-model/host_run.sh   # PPD prompt embeddings for the shipped weights only (~2 min):
 #              $OUT/ppd.safetensors -> public/models/lumen-demo/, $OUT/ppd.json -> tools/ppd/results-lumen-demo.json
+#   MODE=finish bash tools/demo-model/host_run.sh  # for the weights now in public/models/lumen-demo (~6 min):
+#              transformers eval (NEVAL a type) + our engine on the same pixels (needs `source .gpu-host/setup.sh`,
+#              carry dist-eval) + PPD + reference: $OUT/eval.json, engine-eval.json, ppd.json, ppd.safetensors, ref.tar;
+#              KEEP_MIN=x stops after the transformers eval when the mean score (5 short types + describe count) < x
 # RESUME=dir continues from ckpt_text/ckpt_vision.safetensors in dir, or from an exported folder's
 # model.safetensors (e.g. public/models/lumen-demo); TOKENIZER=dir reuses a trained tokenizer/processor.
 # EXTRA passes more train.py flags. CHECKS=0 skips checks.py, PPD=0 skips PPD training, NEVAL sets
@@ -23,6 +27,25 @@ if [ "$MODE" = ppd ]; then
   python3 tools/ppd/train_ppd.py --model public/models/lumen-demo --out "$OUT/ppd.safetensors" --n-train "${PPD_N:-800}" \
     --n-eval 200 --gen-batch 400 --max-new-tokens 100 --steps "${PPD_STEPS:-800}" --time-budget "${PPD_BUDGET:-35}" \
     --report "$OUT/ppd.json"
+  exit 0
+fi
+if [ "$MODE" = finish ]; then
+  M=public/models/lumen-demo
+  python3 tools/eval/eval_transformers.py --model "$M" --n-per-type "${NEVAL:-100}" --max-new-tokens 100 \
+    --out "$OUT/eval.json" --dump-dir "$W/heldout"
+  if [ -n "${KEEP_MIN:-}" ]; then  # stop here unless the mean held-out score reaches KEEP_MIN
+    python3 -c "import json,sys; s=json.load(open('$OUT/eval.json'))['summary']; \
+m=(sum(s[t]['exact'] for t in ('color','shape','count','position','relative'))+s['describe']['count_ok'])/6; \
+print(f'mean held-out score {m:.3f} (keep at >= $KEEP_MIN)'); sys.exit(0 if m >= $KEEP_MIN else 3)" || exit 0
+  fi
+  node dist-eval/engine-eval.mjs --model "$M" --heldout "$W/heldout" --max-new-tokens 100 --time-budget "${ENGINE_BUDGET:-240}" \
+    --out "$OUT/engine-eval.json" --compare "$OUT/eval.json" || echo "engine eval FAILED"
+  python3 tools/demo-model/dump_reference.py --model "$M" --out-dir "$W/ref"
+  tar -C "$W/ref" -cf "$OUT/ref.tar" .
+  python3 tools/ppd/train_ppd.py --model "$M" --out "$OUT/ppd.safetensors" --n-train "${PPD_N:-800}" \
+    --n-eval 200 --gen-batch 400 --max-new-tokens 100 --steps "${PPD_STEPS:-1200}" --time-budget "${PPD_BUDGET:-45}" \
+    --report "$OUT/ppd.json"
+  ls -la "$OUT"
   exit 0
 fi
 TOK=${TOKENIZER:-$W/tokenizer}
