@@ -5,7 +5,7 @@
 // survives a reload; with the network off (after a reload from the service worker) the app still
 // answers. Saves the answer screenshots (360 and 1280 px) into docs/screenshots/.
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { scenePng } from './support/scene';
+import { demoScenePng } from './support/scene';
 import { capAnswers } from './support/settings';
 import { waitForServiceWorkerControl } from './support/service-worker';
 
@@ -17,14 +17,8 @@ const fileInput = (page: Page) => page.locator('input[type=file]:not([capture])'
 const answers = (page: Page) => page.getByRole('article', { name: 'Lumen' });
 const statsLine = /first token [\d.]+ m?s · [\d.]+ tok\/s · [1-9]\d* visual tokens · [1-9]\d* tokens?/;
 
-/** A 1024x768 synthetic scene like the demo model's training data: a red circle, a blue square, a green triangle. */
-function shapesPng(page: Page): Promise<Buffer> {
-  return scenePng(page, 1024, 768, [
-    { kind: 'circle', x: 260, y: 250, r: 110, color: '#e02020' },
-    { kind: 'square', x: 620, y: 420, size: 200, color: '#2040e0' },
-    { kind: 'polygon', points: [[700, 90], [820, 300], [580, 300]], color: '#20b040' },
-  ]);
-}
+/** A scene from the demo model's own distribution (e2e/support/scene.ts): red circle, blue square, green triangle. */
+const shapesPng = demoScenePng;
 
 /** Every http(s) request of the context: pages, dedicated workers and the service worker. */
 function recordRequests(context: BrowserContext): string[] {
