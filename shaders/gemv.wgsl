@@ -112,7 +112,10 @@ fn xv(i: u32) -> vec4<f32> { return fx(i); }
 #if QBITS == 4
 // Σ (nibble - 8) * x over one group whose 8 x vectors start at xv(xb).
 fn group_dot(wv: vec4<u32>, xb: u32) -> f32 {
-#if Q4_INPLACE
+#if LOADS_ONLY
+  // Benchmark diagnostic (not W x): the same loads, barriers and reduction with one op per group.
+  return f32((wv.x ^ wv.y) ^ (wv.z ^ wv.w));
+#elif Q4_INPLACE
   return (dot(q4_in(wv.x), xv(xb)) + dot(q4_in(wv.x >> 16u), xv(xb + 1u)))
        + (dot(q4_in(wv.y), xv(xb + 2u)) + dot(q4_in(wv.y >> 16u), xv(xb + 3u)))
        + (dot(q4_in(wv.z), xv(xb + 4u)) + dot(q4_in(wv.z >> 16u), xv(xb + 5u)))

@@ -8,15 +8,17 @@
 // for y += Wx, by atomic adds; see gemv.wgsl) over workgroup shapes whose lanes x groups in flight
 // cover one K-slice, and times a streaming read of the GEMV's own byte count (same copies, same
 // dependent dispatches): what a pure read of that size achieves per call.
+// --confirm times the split-K routing's defaults against the previous ones (gemvRouting). Every
+// GEMV timing is preceded by ~150 ms of streaming reads so the GPU's clocks are up (clockWarm).
 // Build + run: node tools/bench/build-kernels.mjs && node dist-bench/kernels.mjs [--small]
-//   [--json FILE] [--gemv-only] [--quick | --split] [--shapes 11008x4096,...] [--kinds q4,q8]
+//   [--json FILE] [--gemv-only] [--quick | --split | --confirm] [--shapes 11008x4096,...] [--kinds q4,q8]
 import { writeFileSync } from 'node:fs';
 import { createGpuContext, type GpuContext } from '../../workers/gpu/context';
 import { nodeGpu } from '../../workers/gpu/node';
 import { createBindGroup, Recorder } from '../../workers/gpu/recorder';
 import { createGemm } from '../../workers/ops/gemm';
 import { createGemmSkinny } from '../../workers/ops/gemm-skinny';
-import { createGemv, defaultGemvConfig, type GemvConfig } from '../../workers/ops/gemv';
+import { createGemv, defaultGemvConfig, gemvRouting, type GemvConfig } from '../../workers/ops/gemv';
 import { createF32, type GpuTensor } from '../../workers/ops/types';
 import { packedBytes, type QuantKind } from '../../workers/storage/quant';
 import { STREAM_WGSL } from './peak';
@@ -35,6 +37,8 @@ const gemvOnly = process.argv.includes('--gemv-only');
 const quickSweep = process.argv.includes('--quick');
 /** Split-K sweep (and the size-matched streaming read). */
 const splitSweep = process.argv.includes('--split');
+/** The routing's default vs the previous one (gemvRouting.splitK off), both as y = Wx and y += Wx, plus diagnostics. */
+const confirmSweep = process.argv.includes('--confirm');
 const shapesArg = argVal('shapes');
 const kindsArg = (argVal('kinds') ?? 'q4,q8').split(',') as QuantKind[];
 
@@ -131,6 +135,24 @@ async function emptyDispatch(ctx: GpuContext): Promise<void> {
   log({ bench: 'empty_dispatch', us: +(s * 1e6).toFixed(2), passUsPerCall: g ? +g.passUs.toFixed(2) : undefined });
 }
 
+/** 256 MiB streaming-read dispatch, kept from streamPeak for clockWarm(). */
+let warmDispatch: ((rec: Recorder) => void) | null = null;
+
+/**
+ * Keep the GPU busy for ~`ms` (streaming reads) right before a timing: between configs the GPU
+ * idles while pipelines compile, and its clocks drop; a timing of a few ms alone would then
+ * measure the clock ramp (seen on the H200, 2026-11-26: the same 28 MB read at 10 and 27 µs).
+ */
+async function clockWarm(ctx: GpuContext, ms = 150): Promise<void> {
+  if (!warmDispatch || small) return;
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms) {
+    const rec = new Recorder(ctx, 'clock-warm');
+    for (let i = 0; i < 200; i++) warmDispatch(rec);
+    await rec.submitAndWait();
+  }
+}
+
 async function streamPeak(ctx: GpuContext): Promise<number> {
   const bytes = small ? 32 << 20 : 256 << 20;
   const src = ctx.buffers.create(bytes, 'stream-src');
@@ -142,6 +164,7 @@ async function streamPeak(ctx: GpuContext): Promise<number> {
     const bg = createBindGroup(ctx, kernel, [src, dst]);
     const params = new Uint32Array([bytes / 16, threads, 0, 0]);
     const s = await timeIt(ctx, small ? 5 : 40, (rec) => rec.dispatch(kernel, bg, params, wgs));
+    if (wgs === 4096) warmDispatch = (rec) => rec.dispatch(kernel, bg, params, wgs);
     const gbs = bytes / s / 1e9;
     log({ bench: 'stream_read', bytes, workgroups: wgs, us: +(s * 1e6).toFixed(1), GBps: +gbs.toFixed(0) });
     best = Math.max(best, gbs);
@@ -169,7 +192,7 @@ type SweepCfg = GemvConfig & { acc?: boolean };
 
 function cfgName(c: SweepCfg): string {
   const split = (c.ksplit ?? 1) > 1 ? `-k${c.ksplit}${c.ksplitReduce === 'atomic' ? 'atomic' : 'pass'}` : '';
-  return `tn${c.tn}xtk${c.tk}xr${c.r}xu${c.u ?? 1}${c.unpackBuiltins ? '-builtins' : ''}${c.q4InPlace ? '-inplace' : ''}${c.prefetch ? '-prefetch' : ''}${c.xsmem === false ? '-xglobal' : ''}${split}${c.acc ? '-acc' : ''}`;
+  return `tn${c.tn}xtk${c.tk}xr${c.r}xu${c.u ?? 1}${c.unpackBuiltins ? '-builtins' : ''}${c.q4InPlace ? '-inplace' : ''}${c.prefetch ? '-prefetch' : ''}${c.xsmem === false ? '-xglobal' : ''}${split}${c.acc ? '-acc' : ''}${c.loadsOnly ? '-LOADSONLY' : ''}`;
 }
 
 /**
@@ -196,6 +219,30 @@ function splitConfigs(def: GemvConfig, k: number, kind: QuantKind, maxWg: number
   return out;
 }
 
+/**
+ * The current default (split-K routing on) and the previous one (off), each as y = W x and as
+ * y += W x (which picks atomic split-K), and on the 11008x4096 target shape a few challengers and
+ * the loads-only diagnostic (same memory traffic, no q4 decode or x reads).
+ */
+function confirmConfigs(n: number, k: number, kind: QuantKind, maxWg: number): SweepCfg[] {
+  const cur = (acc: boolean): SweepCfg => ({ ...defaultGemvConfig(n, k, maxWg, false, acc), acc });
+  gemvRouting.splitK = false;
+  const prev = defaultGemvConfig(n, k, maxWg, false, false);
+  gemvRouting.splitK = true;
+  const out: SweepCfg[] = [cur(false), cur(true), prev, { ...prev, acc: true }];
+  if (n === 11008 && k === 4096) {
+    out.push(
+      { ...prev, loadsOnly: true },
+      { tn: 32, tk: 8, r: 1, u: 8, chunk: 64, q4InPlace: true, ksplit: 2, ksplitReduce: 'atomic', acc: true },
+      { tn: 32, tk: 8, r: 1, u: 8, chunk: 64, q4InPlace: true, ksplit: 2, loadsOnly: true },
+      { tn: 32, tk: 16, r: 2, u: 4, chunk: 64, q4InPlace: true, ksplit: 2 },
+      { tn: 32, tk: 8, r: 1, u: 16, chunk: 128, q4InPlace: true },
+      { tn: 32, tk: 8, r: 1, u: 16, chunk: 128, q4InPlace: true, loadsOnly: true },
+    );
+  }
+  return out.filter((c) => c.tn * c.tk <= maxWg && (kind === 'q4' || !c.loadsOnly));
+}
+
 /** Streaming read of `bytes` per call over the same number of copies as a GEMV of that size, dependent dispatches. */
 async function streamSized(ctx: GpuContext, bytes: number, peak: number): Promise<void> {
   bytes = Math.ceil(bytes / 16) * 16;
@@ -209,6 +256,7 @@ async function streamSized(ctx: GpuContext, bytes: number, peak: number): Promis
     const params = new Uint32Array([bytes / 16, threads, 0, 0]);
     const record = (rec: Recorder, i: number) => rec.dispatch(kernel, bgs[i % copies], params, threads / 256);
     const reps = Math.max(20, Math.min(2000, Math.ceil((small ? 2e7 : 4e9) / bytes)));
+    await clockWarm(ctx);
     const s = await timeIt(ctx, reps, record);
     const g = await gpuTime(ctx, small ? 2 : Math.min(reps, 4 * copies), record);
     const pct = (us: number) => +((100 * bytes) / us / 1e3 / peak).toFixed(1);
@@ -226,9 +274,11 @@ async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number,
   const y = createF32(ctx, [n]);
   const def = defaultGemvConfig(n, k, ctx.caps.maxComputeInvocationsPerWorkgroup, ctx.caps.software);
   const maxWg = ctx.caps.maxComputeInvocationsPerWorkgroup;
-  if (splitSweep) await streamSized(ctx, bytes, peak);
+  if (splitSweep || confirmSweep) await streamSized(ctx, bytes, peak);
   const sweep: SweepCfg[] = small
     ? [def, ...(splitSweep ? [{ ...def, ksplit: 2 }, { ...def, ksplit: 2, ksplitReduce: 'atomic' as const, acc: true }] : [])]
+    : confirmSweep
+    ? confirmConfigs(n, k, kind, maxWg)
     : splitSweep
     ? splitConfigs(def, k, kind, maxWg)
     : quickSweep
@@ -299,9 +349,10 @@ async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number,
     if (seen.has(name)) continue;
     seen.add(name);
     const ops = ws.map((w) => createGemv(ctx, { w, x, y, config: cfg, fuse: { accumulate: !!cfg.acc } }));
+    await clockWarm(ctx);
     const s = await timeIt(ctx, reps, (rec, i) => ops[i % ops.length].record(rec));
     const gbs = bytes / s / 1e9;
-    const isDefault = cfg === def;
+    const isDefault = cfgName(cfg) === cfgName(def);
     const g = await gpuTime(ctx, small ? 2 : Math.min(reps, 4 * ops.length), (rec, i) => ops[i % ops.length].record(rec));
     // passUsPerCall: GPU time per call with all calls in one pass (kernel + dispatch gap);
     // kernelUs: that minus an empty dispatch's (the gap); isolatedPassUs: one call per timed

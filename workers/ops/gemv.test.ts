@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { testContext } from '../gpu/test-context';
 import { Recorder } from '../gpu/recorder';
 import { dequantize, quantize } from '../storage/quant';
-import { createGemv, defaultGemvConfig, type GemvConfig } from './gemv';
+import { createGemv, defaultGemvConfig, gemvRouting, type GemvConfig } from './gemv';
 import { matmulAbsRef, matmulRef, maxScaledError, randomF32 } from './reference/matmul';
 import { createF32, readF32, uploadF32, uploadPacked } from './types';
 
@@ -137,6 +137,16 @@ describe.each(['q4', 'q8'] as const)('gemv %s', (dtype) => {
     }
   });
 
+  it('matches with the routed split-K defaults (mid-sized N, short K; few rows, long K at 256 threads)', async () => {
+    const mid = defaultGemvConfig(9728, 896, 1024);
+    const few = defaultGemvConfig(896, 4864, 1024);
+    expect(mid.ksplit).toBe(4);
+    for (const [config, n, k] of [[mid, 200, 896], [{ ...few, tn: 8 }, 40, 4864]] as const) {
+      const { got, want, abs } = await runGemv(dtype, n, k, { bias: true, config });
+      expect(maxScaledError(got, want, abs)).toBeLessThan(TOL);
+    }
+  });
+
   it('rejects atomic split-K without the residual-add epilogue', async () => {
     const ctx = await testContext();
     const w = uploadPacked(ctx, quantize(dtype, randomF32(40 * 64, 2), 40, 64));
@@ -156,7 +166,7 @@ describe('defaultGemvConfig', () => {
     const name = (c: GemvConfig) => `${c.tn}x${c.tk}r${c.r}u${c.u ?? 1}`;
     expect(name(defaultGemvConfig(151936, 896, 1024))).toBe('32x16r4u1');
     expect(name(defaultGemvConfig(151936, 896, 256))).toBe('32x8r4u1');
-    expect(name(defaultGemvConfig(896, 4864, 1024))).toBe('8x128r1u1');
+    expect(name(defaultGemvConfig(896, 4864, 1024))).toBe('32x32r1u2'); // split-K, below
     expect(name(defaultGemvConfig(896, 4864, 256))).toBe('8x32r1u1');
     expect(name(defaultGemvConfig(11008, 4096, 1024))).toBe('32x16r1u8');
     expect(name(defaultGemvConfig(11008, 2048, 1024))).toBe('32x32r1u2');
@@ -167,6 +177,26 @@ describe('defaultGemvConfig', () => {
       const c = defaultGemvConfig(n, k, 256);
       expect(c.tn * c.tk).toBeLessThanOrEqual(256);
       expect(c.tn * c.tk).toBeGreaterThanOrEqual(64);
+    }
+  });
+});
+
+describe('split-K routing', () => {
+  it('splits few-row long-K and mid-row short-K matrices (atomic adds only for y += W x), nothing else', () => {
+    expect(defaultGemvConfig(896, 4864, 1024)).toMatchObject({ ksplit: 4, ksplitReduce: 'pass' });
+    expect(defaultGemvConfig(896, 4864, 1024, false, true)).toMatchObject({ ksplit: 4, ksplitReduce: 'atomic' });
+    expect(defaultGemvConfig(9728, 896, 1024)).toMatchObject({ ksplit: 4, ksplitReduce: 'pass' });
+    expect(defaultGemvConfig(9728, 896, 1024, false, true)).toMatchObject({ ksplit: 2, ksplitReduce: 'atomic' });
+    for (const [n, k] of [[11008, 4096], [4096, 11008], [151936, 896], [576, 1536], [3072, 576], [960, 576]]) {
+      expect(defaultGemvConfig(n, k, 1024).ksplit ?? 1).toBe(1);
+    }
+    expect(defaultGemvConfig(896, 4864, 256).ksplit ?? 1).toBe(1); // needs 1024 threads
+    expect(defaultGemvConfig(896, 4864, 1024, true).ksplit ?? 1).toBe(1); // CPU adapters: never
+    gemvRouting.splitK = false;
+    try {
+      expect(defaultGemvConfig(896, 4864, 1024)).toEqual({ tn: 8, tk: 128, r: 1, u: 1, chunk: 64 });
+    } finally {
+      gemvRouting.splitK = true;
     }
   });
 });

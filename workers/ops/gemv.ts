@@ -40,6 +40,12 @@ export interface GemvConfig {
    * last-bit results vary with the order the slices land in).
    */
   ksplitReduce?: 'pass' | 'atomic';
+  /**
+   * Benchmark diagnostic, never for inference: q4 groups are not decoded (one integer op per
+   * group instead of the dot product), so a sweep can time the same loads, staging, barriers and
+   * reduction without the arithmetic. The result is not W x.
+   */
+  loadsOnly?: boolean;
 }
 
 export const GEMV_F32_WG = 256;
@@ -63,11 +69,13 @@ export const gemvRouting = { splitK: true };
  * thread; small matrices are launch-bound and want many small workgroups. `maxWg` is the
  * adapter's maxComputeInvocationsPerWorkgroup (≥ 256 everywhere).
  */
-export function defaultGemvConfig(n: number, k: number, maxWg = GEMV_Q_WG, software = false): GemvConfig {
+export function defaultGemvConfig(n: number, k: number, maxWg = GEMV_Q_WG, software = false, accumulate = false): GemvConfig {
   const groups = k / 32;
   // CPU adapters (SwiftShader): workgroup barriers and staging dominate; 64 threads reading x
   // directly are ~9x faster there (576x1536 q4: 12 ms vs 105 ms).
   if (software) return { tn: 32, tk: 2, r: 1, u: 1, chunk: 64, xsmem: false };
+  const split = gemvRouting.splitK ? splitKConfig(n, k, maxWg, accumulate) : null;
+  if (split) return split;
   const fallback: GemvConfig = { tn: 16, tk: 16, r: 1, u: 2, chunk: 64 };
   // Vocabulary-sized: 4 rows per thread; 16 k-lanes where 512 threads are allowed (151936x896
   // on the H200, both sweeps of 2026-11-26: q8 3356 vs 3089 GB/s, q4 2106 vs 2027).
@@ -87,6 +95,27 @@ export function defaultGemvConfig(n: number, k: number, maxWg = GEMV_Q_WG, softw
   // 32 rows x 32 lanes, 2 groups in flight per thread.
   if (k >= 2048 && maxWg >= 1024) return { tn: 32, tk: 32, r: 1, u: 2, chunk: 64 };
   return fallback;
+}
+
+/**
+ * Split-K where one workgroup per row block leaves the GPU short of work (H200 sweep of
+ * 2026-11-26, `kernels.ts --split`, docs/BENCHMARKS.md "Kernels", third session): few rows with
+ * long K (896x4864: 28 row blocks of 32; 4 slices cut a call from 10.9 to 7.5 µs of GPU time with
+ * atomic adds, 8.9 with the second pass), and mid-sized N with short K (9728x896). Not for
+ * 11008x4096-sized matrices (enough row blocks already: split-K measured 3-15% slower) nor for
+ * small ones (launch-bound; the extra dispatch or the atomics cost more than they save).
+ * y += W x (the residual-add epilogue) sums the slices with atomic adds; otherwise a second pass.
+ */
+function splitKConfig(n: number, k: number, maxWg: number, accumulate: boolean): GemvConfig | null {
+  const groups = k / 32;
+  const ksplitReduce = accumulate ? ('atomic' as const) : ('pass' as const);
+  if (n < 4096 && groups >= 128 && maxWg >= 1024) return { tn: 32, tk: 32, r: 1, u: 2, chunk: 64, q4InPlace: true, ksplit: 4, ksplitReduce };
+  if (n >= 4096 && n < 32768 && groups <= 32 && n * k >= 4 << 20 && maxWg >= 256) {
+    return accumulate
+      ? { tn: 32, tk: 4, r: 1, u: 4, chunk: 16, q4InPlace: true, ksplit: 2, ksplitReduce }
+      : { tn: 64, tk: 4, r: 1, u: 2, chunk: 8, q4InPlace: true, ksplit: 4, ksplitReduce };
+  }
+  return null;
 }
 
 /** What the GEMV does around its dot products (decode-path fusion; f32 W needs K % 4 == 0). */
@@ -206,7 +235,7 @@ export class Gemv implements Op<GemvArgs | void> {
     } else {
       this.vec4 = true;
       const maxWg = ctx.caps.maxComputeInvocationsPerWorkgroup;
-      let cfg = init.config ?? defaultGemvConfig(n, k, maxWg, ctx.caps.software);
+      let cfg = init.config ?? defaultGemvConfig(n, k, maxWg, ctx.caps.software, !!fuse.accumulate);
       if (rk) {
         // Whole heads per workgroup: head_dim rows, one per thread lane, k-lanes filling the rest.
         const hd = rk.cache.headDim;
@@ -235,6 +264,7 @@ export class Gemv implements Op<GemvArgs | void> {
           QBITS: w.dtype === 'q4' ? 4 : 8, WQ: w.dtype === 'q4' ? 4 : 8, TN: cfg.tn, TK: cfg.tk, R: cfg.r, U: cfg.u ?? 1, XSMEM: cfg.xsmem ?? true,
           CHUNK: (cfg.xsmem ?? true) ? cfg.chunk : 1 << 24, HAS_BIAS: !!bias, UNPACK_BUILTINS: !!cfg.unpackBuiltins && ctx.caps.packed4x8,
           Q4_INPLACE: w.dtype === 'q4' && !!cfg.q4InPlace,
+          LOADS_ONLY: !!cfg.loadsOnly,
           PREFETCH: !!cfg.prefetch && cfg.r === 1 && (cfg.xsmem ?? true),
           ...fuseDefines,
           ...this.ropeDefines(rk, !!bias, !!nw),
