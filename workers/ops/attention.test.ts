@@ -102,6 +102,8 @@ describe('one-dispatch decode / small-tree attention (short contexts)', () => {
     ['3-query chunk, 256 threads, 300 keys', { mode: 'causal', nQ: 3, nHeads: 2, nKv: 1, d: 64, keyCap: 300, start: 297, singleWg: 256 }, 1],
     ['tree of 7 nodes after 90 committed, 256 threads', { mode: 'tree', nQ: 7, nHeads: 3, nKv: 1, d: 64, keyCap: 100, committed: 90, parents: [-1, 0, 0, 1, 1, 2, 5], singleWg: 256 }, 1],
     ['tree of 8 nodes, nothing committed, 64 threads', { mode: 'tree', nQ: 8, nHeads: 2, nKv: 2, d: 32, keyCap: 8, committed: 0, parents: [-1, 0, 1, 1, 0, 4, 4, 6], singleWg: 64 }, 1],
+    ['tree of 16 nodes after 200 committed, 256 threads', { mode: 'tree', nQ: 16, nHeads: 3, nKv: 1, d: 64, keyCap: 216, committed: 200, parents: Array.from({ length: 16 }, (_, i) => (i === 0 ? -1 : Math.floor((i - 1) / 2))), singleWg: 256 }, 1],
+    ['tree of 17 nodes (flash + combine)', { mode: 'tree', nQ: 17, nHeads: 2, nKv: 1, d: 64, keyCap: 217, committed: 200, parents: Array.from({ length: 17 }, (_, i) => (i === 0 ? -1 : i - 1)), singleWg: 256 }, 2],
   ])('%s', async (_name, c, dispatches) => {
     const r = await runCache(c, c.nQ * 17 + c.keyCap);
     expect(maxAbsDiff(r.got, r.want)).toBeLessThan(TOL);

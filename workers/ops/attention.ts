@@ -2,7 +2,7 @@
 // head_dim, kernel entry, stats). Modes:
 //   causal  prefill (flash kernel) and decode / short chunks (split-K kernel) over the KV cache
 //   tree    PPD verification: nodes see the committed cache [0, L) and their ancestors (bitmask)
-// Decode over 65..ATTN_SINGLE_MAX_KEYS keys (≤ ATTN_SINGLE_MAX_Q queries) and trees of ≤ 8 nodes
+// Decode over 65..ATTN_SINGLE_MAX_KEYS keys (≤ ATTN_SINGLE_MAX_Q queries) and trees of ≤ 16 nodes
 // over ≤ ATTN_SINGLE_TREE_MAX_KEYS keys run one 256-thread workgroup per (query, head) over all
 // keys: one dispatch, no combine pass (a layer's attention was split + combine = 2 dispatches from
 // 65 cache slots on; trees always were). Limits from an H200 sweep (docs/BENCHMARKS.md).
@@ -33,7 +33,7 @@ export const ATTN_SPLIT_MAX_Q = 4;
 export const ATTN_SINGLE_WG = 256;
 export const ATTN_SINGLE_MAX_KEYS = 320;
 export const ATTN_SINGLE_TREE_MAX_KEYS = 1024;
-export const ATTN_SINGLE_MAX_Q = 8;
+export const ATTN_SINGLE_MAX_Q = 16;
 /**
  * Benchmark switch (tools/bench/bench.ts --compare-prefill): `legacy` restores the routing before
  * the one-dispatch path (split + combine from 65 keys on, trees always through flash).

@@ -230,7 +230,9 @@ describe('recorder takeover', () => {
 
 describe('matmul front door', () => {
   it('routes by M and matches the reference for each route', async () => {
-    expect([1, 2, 16, 17, 65].map((m) => matmulKernelFor('q4', m))).toEqual(['gemv', 'skinny', 'skinny', 'tiled', 'tiled']);
+    expect([1, 2, 8, 9, 65].map((m) => matmulKernelFor('q4', m))).toEqual(['gemv', 'skinny', 'skinny', 'tiled', 'tiled']);
+    // CPU adapters keep the skinny kernel up to 16 rows
+    expect([16, 17].map((m) => matmulKernelFor('q8', m, true))).toEqual(['skinny', 'tiled']);
     expect(matmulKernelFor('f32', 8)).toBe('tiled');
     // CPU adapters: f32 decode uses the barrier-free tiled path; quantized W keeps the GEMV.
     expect([matmulKernelFor('f32', 1, true), matmulKernelFor('q4', 1, true), matmulKernelFor('f32', 1)]).toEqual(['tiled', 'gemv', 'gemv']);

@@ -50,9 +50,11 @@ export const GEMM_SPLIT_SCRATCH_BYTES = 16 << 20;
 /**
  * Benchmark switches (tools/bench/bench.ts --compare-prefill), read at record time so one loaded
  * model can time both: `legacy` restores the routing before split-K (64 x 128 tile for every M,
- * no prefetch); `prefetch` is the planner's prefetch setting.
+ * no prefetch); `prefetch` is the planner's prefetch setting (off: measured slower end to end on an
+ * H200, e.g. Qwen2-0.5B q4 prefill 512 tokens 22.1k vs 27.1k tok/s, and up to 1.5x slower per call
+ * at M ≥ 512; kept for sweeps).
  */
-export const gemmRouting = { legacy: false, prefetch: true };
+export const gemmRouting = { legacy: false, prefetch: false };
 
 export function tileRows(t: GemmTile): number {
   return 4 * t.ty;

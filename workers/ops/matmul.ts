@@ -1,8 +1,10 @@
 // Matmul front door: Y[M, N] = X[M, K] W^T (+ bias) for any M, picking the kernel by M at
-// record time: M = 1 → GEMV (decode), quantized W and M ≤ 16 → skinny GEMM (small verification
-// trees), otherwise the tiled GEMM. The crossover is measured (docs/BENCHMARKS.md, Kernels): on an
-// H200 the skinny kernel wins 2.5-3x at M = 8-16 and the tiled one 2x at M = 64. On CPU
-// adapters (SwiftShader) f32 W at M = 1 also goes to the tiled GEMM, whose one-output-per-thread
+// record time: M = 1 → GEMV (decode), quantized W and M ≤ 8 (≤ 16 on CPU adapters) → skinny GEMM
+// (small verification trees), otherwise the tiled GEMM (whose tile / split-K plan adapts to M,
+// gemm.ts). The crossover is measured (docs/BENCHMARKS.md, "Prefill and decode attention (issue 3,
+// third session)"): on an H200 the skinny kernel ties the split-K tiled GEMM at M = 8 and loses
+// by 1.3-1.7x at M = 16 (before split-K it won 2.5-3x at M = 8-16). On CPU adapters (SwiftShader)
+// f32 W at M = 1 also goes to the tiled GEMM, whose one-output-per-thread
 // variant there has no workgroup barriers: a decode step of the tiny Llama fixture drops from
 // ~300 ms to ~70 ms (the f32 GEMV's 256-thread reduction is what CPU adapters are slowest at).
 // Sub-ops are created on first use.
@@ -23,13 +25,18 @@ export interface MatmulInit {
 
 export type MatmulKernel = 'gemv' | 'skinny' | 'tiled';
 
-/** Largest M routed to the skinny GEMM. */
-export const SKINNY_ROUTE_MAX_M = 16;
+/** Largest M routed to the skinny GEMM (GPU adapters; CPU adapters: SKINNY_ROUTE_MAX_M_SOFTWARE). */
+export const SKINNY_ROUTE_MAX_M = 8;
+export const SKINNY_ROUTE_MAX_M_SOFTWARE = 16;
+
+function skinnyMaxM(software: boolean): number {
+  return software ? SKINNY_ROUTE_MAX_M_SOFTWARE : SKINNY_ROUTE_MAX_M;
+}
 
 /** Which kernel a call with `m` rows uses. */
 export function matmulKernelFor(dtype: GpuTensor['dtype'], m: number, software = false): MatmulKernel {
   if (m === 1) return software && dtype === 'f32' ? 'tiled' : 'gemv';
-  if (dtype !== 'f32' && m <= SKINNY_ROUTE_MAX_M) return 'skinny';
+  if (dtype !== 'f32' && m <= skinnyMaxM(software)) return 'skinny';
   return 'tiled';
 }
 
@@ -49,7 +56,7 @@ export class Matmul implements Op<GemmArgs> {
   /** Create (and compile) the kernels every M from `minM` (default 1) up to maxM may use. */
   warm(minM = 1): void {
     const { dtype } = this.init.w;
-    for (const m of [1, 2, Math.min(this.init.maxM, SKINNY_ROUTE_MAX_M), this.init.maxM]) {
+    for (const m of [1, 2, Math.min(this.init.maxM, skinnyMaxM(this.ctx.caps.software)), this.init.maxM]) {
       if (m >= minM && m <= this.init.maxM) this.pick(matmulKernelFor(dtype, m, this.ctx.caps.software));
     }
     this.skinny?.warm();
@@ -66,7 +73,7 @@ export class Matmul implements Op<GemmArgs> {
         return this.gemv;
       }
       case 'skinny':
-        return (this.skinny ??= createGemmSkinny(this.ctx, { w, x, y, bias, maxM: Math.min(maxM, SKINNY_ROUTE_MAX_M) }));
+        return (this.skinny ??= createGemmSkinny(this.ctx, { w, x, y, bias, maxM: Math.min(maxM, skinnyMaxM(this.ctx.caps.software)) }));
       case 'tiled':
         return (this.tiled ??= createGemm(this.ctx, { w, x, y, bias, maxM }));
     }
