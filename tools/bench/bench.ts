@@ -10,8 +10,8 @@
 // previous GEMV routing (workers/ops/gemv.ts gemvRouting: no split-K).
 // --compare-prefill re-times prefill (every --prefill length) and decode on the same loaded model
 // with the previous GEMM tile / split-K and attention routing (gemmRouting / attentionRouting
-// .legacy, chosen at record time) and prefill also without the GEMM prefetch, alternating, and
-// compares prefill logits.
+// .legacy, chosen at record time) and prefill also with the GEMM prefetch flipped, alternating,
+// and compares prefill logits.
 // Usage: npm run bench -- [--small] [--models a,b] [--quants q4,q8] [--decode N] [--json FILE]
 //   [--record-only] [--compare-unfused] [--compare-gemv] [--compare-prefill]
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -217,18 +217,20 @@ async function comparePrefillRouting(m: LlamaModel, model: string, quant: string
   for (const n of prefillLens) {
     let prev = 0;
     let cur = 0;
-    let noPrefetch = 0;
+    // the GEMM prefetch flipped from its default (a sweep knob, off by default)
+    const prefetch = gemmRouting.prefetch;
+    let flipped = 0;
     for (let round = 0; round < 3; round++) {
       prev = Math.max(prev, await withLegacyRouting(() => timePrefill(m, n)));
       cur = Math.max(cur, await timePrefill(m, n));
-      gemmRouting.prefetch = false;
+      gemmRouting.prefetch = !prefetch;
       try {
-        noPrefetch = Math.max(noPrefetch, await timePrefill(m, n));
+        flipped = Math.max(flipped, await timePrefill(m, n));
       } finally {
-        gemmRouting.prefetch = true;
+        gemmRouting.prefetch = prefetch;
       }
     }
-    Object.assign(row, { [`prefill${n}TokS`]: +cur.toFixed(1), [`prefill${n}PrevTokS`]: +prev.toFixed(1), [`prefill${n}NoPrefetchTokS`]: +noPrefetch.toFixed(1), [`dispatches${n}`]: dispatchesAt(m, n, 0), [`dispatches${n}Prev`]: await withLegacyRouting(async () => dispatchesAt(m, n, 0)) });
+    Object.assign(row, { [`prefill${n}TokS`]: +cur.toFixed(1), [`prefill${n}PrevTokS`]: +prev.toFixed(1), [`prefill${n}${prefetch ? 'NoPrefetch' : 'Prefetch'}TokS`]: +flipped.toFixed(1), [`dispatches${n}`]: dispatchesAt(m, n, 0), [`dispatches${n}Prev`]: await withLegacyRouting(async () => dispatchesAt(m, n, 0)) });
   }
   let prevDec = 0;
   let curDec = 0;
