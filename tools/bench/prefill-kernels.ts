@@ -124,7 +124,7 @@ async function gemmSweep(ctx: GpuContext): Promise<void> {
           if (m <= 64) cands.push('skinny');
           const grid: GemmPlan[] = [];
           if (m < 32) grid.push({ tile: { tx: 16, ty: 4 }, splits: 8 }, { tile: { tx: 16, ty: 4 }, splits: 4 });
-          for (const tile of tiles) for (const s of [1, 2, 4, 8, 16]) if (k / s >= 64 && s * m * n * 4 <= GEMM_SPLIT_SCRATCH_BYTES) grid.push({ tile, splits: s });
+          for (const tile of tiles) for (const s of [1, 2, 4, 8, 16]) if (k / s >= 64 && (s === 1 || s * m * n * 4 <= GEMM_SPLIT_SCRATCH_BYTES)) grid.push({ tile, splits: s });
           for (const g of grid) cands.push({ ...g, prefetch: false }, { ...g, prefetch: true });
           const res: Record<string, number> = {};
           for (const cand of cands) {
