@@ -97,6 +97,7 @@ describe('gemm tiles and split-K', () => {
     ['q8', 66, 129, 96, { tile: GEMM_TILE_LARGE, splits: 2 }],
     ['q4', 17, 100, 128, { tile: { tx: 8, ty: 8 }, splits: 2 }],
     ['q8', 7, 300, 256, { tile: { tx: 16, ty: 4 }, splits: 4 }],
+    ['q4', 9, 70, 1024, small(16)],
   ] as const)('%s M=%i N=%i K=%i plan %o, without and with prefetch', async (dtype, m, n, k, plan) => {
     const s = await setup(dtype, m, n, k);
     for (const prefetch of [false, true]) {
@@ -140,6 +141,7 @@ describe('gemm tiles and split-K', () => {
     expect(gemmPlan(128, 3072, 576)).toMatchObject({ tile: GEMM_TILE_SMALL, splits: 4 }); // 96 tiles
     expect(gemmPlan(1024, 3072, 576)).toMatchObject({ tile: GEMM_TILE_LARGE, splits: 1 }); // 384 tiles
     expect(gemmPlan(512, 896, 4864)).toMatchObject({ tile: GEMM_TILE_LARGE, splits: 8 }); // Qwen2 down
+    expect(gemmPlan(16, 896, 4864)).toMatchObject({ tile: GEMM_TILE_SMALL, splits: 16 }); // 7 tiles, long K
     // slices are whole 32-groups of at least 64 elements, and partials fit the scratch
     for (const [m, n, k] of [[32, 576, 576], [128, 576, 1536], [256, 3072, 576], [512, 896, 4864], [64, 960, 64], [300, 4864, 896], [1024, 9728, 896]]) {
       const p = gemmPlan(m, n, k);
