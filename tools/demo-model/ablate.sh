@@ -7,7 +7,8 @@
 # are scored on the same held-out set (NEVAL questions a type, transformers, greedy; BASE= skips the
 # shipped weights). $OUT gets eval-<name>.json and <name>.tar (fp32 checkpoint + aux head + eval and
 # training logs + training_meta.json); the caller tees log.txt: at most 8 files come back, so keep
-# to three variants. best.tar: the f16 export of the variant with the best mean held-out score.
+# to three variants. best.tar: the f16 export of the variant with the best mean held-out score, best.txt its
+# name. DUMP_DIR=dir: the first variant's eval also writes the held-out pixels there (for the engine eval).
 set -uo pipefail
 export PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/abl-out}
@@ -35,10 +36,13 @@ for name in "${names[@]}"; do
   echo "== $name"; grep -E "^trained|exported|Error|error" "$OUT/train-$name.log" | tail -5
   grep -A1 -E "^step" "$OUT/train-$name.log" | tail -4
 done
+dump=()
+if [ -n "${DUMP_DIR:-}" ]; then dump=(--dump-dir "$DUMP_DIR"); fi
 for name in "${names[@]}"; do
   if [ -f "$W/$name/lumen-demo/model.safetensors" ]; then
     python3 tools/eval/eval_transformers.py --model "$W/$name/lumen-demo" --n-per-type "$NEVAL" --max-new-tokens 100 \
-      --out "$W/$name/eval.json" > "$W/$name/eval.log" 2>&1 &
+      --out "$W/$name/eval.json" "${dump[@]}" > "$W/$name/eval.log" 2>&1 &
+    dump=()
   fi
 done
 evals=("${names[@]}")
@@ -76,5 +80,6 @@ print(max(scores, key=scores.get))
 PY
 )
 echo "== best: $best"
+echo "$best" > "$OUT/best.txt"
 tar -C "$W/$best" -cf "$OUT/best.tar" lumen-demo
 ls -la "$OUT"

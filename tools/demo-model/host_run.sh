@@ -7,7 +7,8 @@
 #   MODE=finish bash tools/demo-model/host_run.sh  # for the weights now in public/models/lumen-demo (~6 min):
 #              transformers eval (NEVAL a type) + our engine on the same pixels (needs `source .gpu-host/setup.sh`,
 #              carry dist-eval) + PPD + reference: $OUT/eval.json, engine-eval.json, ppd.json, ppd.safetensors, ref.tar;
-#              KEEP_MIN=x stops after the transformers eval when the mean score (5 short types + describe count) < x
+#              KEEP_MIN=x stops after the transformers eval when the mean score (5 short types + describe count) < x;
+#              EVAL_FROM=report + HELDOUT=dir reuse a transformers eval of these weights and its --dump-dir
 # RESUME=dir continues from ckpt_text/ckpt_vision.safetensors in dir, or from an exported folder's
 # model.safetensors (e.g. public/models/lumen-demo); TOKENIZER=dir reuses a trained tokenizer/processor.
 # EXTRA passes more train.py flags. CHECKS=0 skips checks.py, PPD=0 skips PPD training, NEVAL sets
@@ -31,14 +32,19 @@ if [ "$MODE" = ppd ]; then
 fi
 if [ "$MODE" = finish ]; then
   M=public/models/lumen-demo
-  python3 tools/eval/eval_transformers.py --model "$M" --n-per-type "${NEVAL:-100}" --max-new-tokens 100 \
-    --out "$OUT/eval.json" --dump-dir "$W/heldout"
+  H=${HELDOUT:-$W/heldout}
+  if [ -n "${EVAL_FROM:-}" ]; then
+    cp "$EVAL_FROM" "$OUT/eval.json"
+  else
+    python3 tools/eval/eval_transformers.py --model "$M" --n-per-type "${NEVAL:-100}" --max-new-tokens 100 \
+      --out "$OUT/eval.json" --dump-dir "$H"
+  fi
   if [ -n "${KEEP_MIN:-}" ]; then  # stop here unless the mean held-out score reaches KEEP_MIN
     python3 -c "import json,sys; s=json.load(open('$OUT/eval.json'))['summary']; \
 m=(sum(s[t]['exact'] for t in ('color','shape','count','position','relative'))+s['describe']['count_ok'])/6; \
 print(f'mean held-out score {m:.3f} (keep at >= $KEEP_MIN)'); sys.exit(0 if m >= $KEEP_MIN else 3)" || exit 0
   fi
-  node dist-eval/engine-eval.mjs --model "$M" --heldout "$W/heldout" --max-new-tokens 100 --time-budget "${ENGINE_BUDGET:-240}" \
+  node dist-eval/engine-eval.mjs --model "$M" --heldout "$H" --max-new-tokens 100 --time-budget "${ENGINE_BUDGET:-240}" \
     --out "$OUT/engine-eval.json" --compare "$OUT/eval.json" || echo "engine eval FAILED"
   python3 tools/demo-model/dump_reference.py --model "$M" --out-dir "$W/ref"
   tar -C "$W/ref" -cf "$OUT/ref.tar" .

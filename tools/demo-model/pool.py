@@ -22,6 +22,7 @@ import random
 import numpy as np
 import torch
 
+import attn_sup
 import data
 import fast_tiles
 import scenes
@@ -41,7 +42,8 @@ def question_suffix(question: str) -> str:
 
 class SceneStream(torch.utils.data.IterableDataset):
     """Endless chunks of scene records (dict: tiles uint8 (n, 3, T, T), aux (n, 16, AUX_DIM + 1),
-    prefix ids, qas [(type index, question suffix ids, answer ids)], n_objects) from training seeds only."""
+    cover (n, 16) uint8 object bits per visual token, prefix ids, qas [(type index, question suffix ids,
+    answer ids, bits of the objects the question names)], n_objects) from training seeds only."""
 
     def __init__(self, tokenizer, seq_len: int, seed: int, chunk: int = 4, easy_fraction: float = data.EASY_FRACTION,
                  longest: int = 1024, tile: int = 256, weights: dict[str, float] | None = None):
@@ -59,8 +61,9 @@ class SceneStream(torch.utils.data.IterableDataset):
         for _ in range(QAS_PER_SCENE):
             t, q, a = scenes.make_qa(sc, rng, weights=self.weights)
             qas.append((QTYPES.index(t), self.tok(question_suffix(q), add_special_tokens=False)["input_ids"],
-                        self.tok(data.answer_text(a), add_special_tokens=False)["input_ids"]))
+                        self.tok(data.answer_text(a), add_special_tokens=False)["input_ids"], attn_sup.named_bits(sc, t, q)))
         return {"tiles": torch.from_numpy(tiles), "aux": torch.from_numpy(data.aux_labels(sc, tiles.shape[0])),
+                "cover": torch.from_numpy(attn_sup.object_cover(sc, tiles.shape[0])),
                 "prefix": prefixes[(rows, cols)], "qas": qas, "n_objects": len(sc.objects)}
 
     def __iter__(self):
@@ -86,7 +89,8 @@ class ScenePool:
 
     def add(self, records: list[dict]) -> None:
         for r in records:
-            r = {**r, "tiles": r["tiles"].to(self.device, non_blocking=True), "aux": r["aux"].to(self.device, non_blocking=True)}
+            r = {**r, "tiles": r["tiles"].to(self.device, non_blocking=True), "aux": r["aux"].to(self.device, non_blocking=True),
+                 "cover": r["cover"].to(self.device, non_blocking=True)}
             if len(self.items) < self.capacity:
                 self.items.append(r)
             else:
@@ -118,16 +122,18 @@ def pick_questions(qas: list, k: int, rng: random.Random, type_weights: dict[str
 def make_batch(picked: list[dict], q_per_scene: int, pad_id: int, rng: random.Random, device,
                type_weights: dict[str, float] | None = None) -> dict:
     """Sequences for `q_per_scene` questions of each picked scene (re-weighted by type_weights).
-    returns tiles (sum n_i, 3, T, T) uint8, n_tiles (S,), aux (sum n_i, 16, D + 1), input_ids /
-    labels / attention_mask (B, L) with B = S * q_per_scene, scene_of_seq (B,), qtype (B,) index in QTYPES."""
-    seqs, labels, owner, qtype = [], [], [], []
+    returns tiles (sum n_i, 3, T, T) uint8, n_tiles (S,), aux (sum n_i, 16, D + 1), cover (sum n_i, 16)
+    uint8, input_ids / labels / attention_mask (B, L) with B = S * q_per_scene, scene_of_seq (B,),
+    qtype (B,) index in QTYPES, named (B,) bits of the objects each question names (attn_sup)."""
+    seqs, labels, owner, qtype, named = [], [], [], [], []
     for i, r in enumerate(picked):
-        for t, suffix, ans in pick_questions(r["qas"], q_per_scene, rng, type_weights):
+        for t, suffix, ans, bits in pick_questions(r["qas"], q_per_scene, rng, type_weights):
             p = r["prefix"] + suffix
             seqs.append(p + ans)
             labels.append([-100] * len(p) + ans)
             owner.append(i)
             qtype.append(t)
+            named.append(bits)
     n, length = len(seqs), max(len(s) for s in seqs)
     ids = np.full((n, length), pad_id, dtype=np.int64)
     lab = np.full((n, length), -100, dtype=np.int64)
@@ -135,6 +141,7 @@ def make_batch(picked: list[dict], q_per_scene: int, pad_id: int, rng: random.Ra
     for j, (s, l) in enumerate(zip(seqs, labels)):
         ids[j, : len(s)], lab[j, : len(l)], att[j, : len(s)] = s, l, 1
     return {"tiles": torch.cat([r["tiles"] for r in picked]), "aux": torch.cat([r["aux"] for r in picked]),
+            "cover": torch.cat([r["cover"] for r in picked]), "named": torch.tensor(named, device=device),
             "n_tiles": torch.tensor([r["tiles"].shape[0] for r in picked], device=device),
             "input_ids": torch.from_numpy(ids).to(device), "labels": torch.from_numpy(lab).to(device),
             "attention_mask": torch.from_numpy(att).to(device), "scene_of_seq": torch.tensor(owner, device=device),

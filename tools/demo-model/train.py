@@ -15,7 +15,11 @@ Runs on the GPU host (torch + transformers + tokenizers + pillow + numpy, no net
    the full mix; --aux-balanced weighs the auxiliary targets of tokens that cover an object as
    much as all empty tokens together (otherwise a head that ignores colour/kind scores ~0.06);
    the log shows the answer loss per question type and the auxiliary head's colour / kind
-   accuracy on object tokens;
+   accuracy on object tokens, and where the answer position looks in each LM layer (attention mass on
+   tile tokens, global-image tokens and the tokens covering the named object, `attn_sup.py`);
+   --attn-sup W adds W x the cross-entropy of that attention (one head, or the head mean, in
+   --attn-sup-layers) against the tokens covering the object a colour / shape / position question
+   names (training only: the exported architecture is SmolVLM's);
 4. export: f16 safetensors + configs + tokenizer/processor files, laid out like SmolVLM;
    the fp32 checkpoint goes to --ckpt-out as two safetensors files (each < 16 MiB).
 """
@@ -36,6 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import torch  # noqa: E402
 
+import attn_sup  # noqa: E402
 import data  # noqa: E402
 import hf_files  # noqa: E402
 import pool  # noqa: E402
@@ -72,6 +77,12 @@ def parse_args():
                    help="multiply the connector weights by this at start (resume: shrink image embeddings)")
     p.add_argument("--aux-input-scale", type=float, default=1.0,
                    help="the aux head reads connector output / (connector-scale * this)")
+    p.add_argument("--attn-sup", type=float, default=0.0,
+                   help="weight of the attention supervision of the answer position (0: only logged)")
+    p.add_argument("--attn-sup-layers", default="1,2", help="text layers whose answer-position attention is supervised")
+    p.add_argument("--attn-sup-head", type=int, default=0, help="supervised head (-1: the mean over heads)")
+    p.add_argument("--attn-sup-types", default="color,shape,position",
+                   help="question types whose named object(s) are attention targets (relative: both objects)")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 4) - 2))
@@ -220,6 +231,48 @@ def answer_loss_from_hidden(model, hidden, labels, per_seq_out: list | None = No
     return 0.5 * ce.mean() + 0.5 * per_seq.mean()
 
 
+def answer_query_pos(labels):
+    """(B,) the last prompt position of each sequence (it predicts the first answer token)."""
+    return (labels != -100).int().argmax(1) - 1
+
+
+def image_token_roles(batch: dict, image_token_id: int, tokens_per_tile: int, is_global):
+    """Per position (B, L) bool masks: tile tokens, global-image tokens, and tokens that cover an
+    object the question names (batch["named"] bits against batch["cover"])."""
+    ids = batch["input_ids"]
+    img = ids == image_token_id
+    rows = pool.image_rows(batch["n_tiles"], batch["scene_of_seq"], tokens_per_tile)  # (n_img,) in position order
+    seq = img.nonzero()[:, 0]                                                          # (n_img,)
+    hit = (batch["cover"].reshape(-1)[rows].long() & batch["named"][seq]) != 0
+    glob = is_global[rows // tokens_per_tile]
+    tile, gl, tgt = torch.zeros_like(img), torch.zeros_like(img), torch.zeros_like(img)
+    tile[img], gl[img], tgt[img] = ~glob, glob, hit
+    return tile, gl, tgt
+
+
+def check_answer_attention(model, batch, image_token_id: int, tokens_per_tile: int) -> list[float]:
+    """attn_sup.answer_row recomputed in every text layer == what the layer itself computed (its
+    output at the answer position), fp32: relative max |diff| per layer."""
+    from functools import partial
+    qpos = answer_query_pos(batch["labels"])
+    diffs: dict[int, float] = {}
+
+    def grab(li, m, args, kwargs, out):
+        h = kwargs["hidden_states"] if "hidden_states" in kwargs else args[0]
+        pe = kwargs["position_embeddings"] if "position_embeddings" in kwargs else args[1]
+        diffs[li] = attn_sup.check(m, h, pe, qpos, out[0] if isinstance(out, tuple) else out)
+
+    layers = model.model.text_model.layers
+    handles = [layer.self_attn.register_forward_hook(partial(grab, li), with_kwargs=True) for li, layer in enumerate(layers)]
+    try:
+        with torch.no_grad():
+            vlm_forward(model, batch, image_token_id, tokens_per_tile)
+    finally:
+        for h in handles:
+            h.remove()
+    return [diffs[i] for i in range(len(layers))]
+
+
 def main() -> None:
     args = parse_args()
     torch.manual_seed(args.seed)
@@ -287,6 +340,29 @@ def main() -> None:
         take(incoming.get())
     print(f"pool warm: {len(easy_pool)} + {len(hard_pool)} scenes in {time.time() - t_wait:.1f}s", flush=True)
 
+    # where the answer position looks: checked once against the layers' own outputs, then hooked
+    sup_layers = [int(x) for x in args.attn_sup_layers.split(",") if x] if args.attn_sup > 0 else []
+    sup_types = torch.tensor([pool.QTYPES.index(t) for t in args.attn_sup_types.split(",") if t], device="cuda")
+    n_layers = len(model.model.text_model.layers)
+    attn = None
+    try:
+        chk = pool.make_batch(easy_pool.sample(4, rng) + hard_pool.sample(4, rng), 4, tok.pad_token_id, rng, "cuda")
+        diffs = check_answer_attention(model, chk, image_token_id, tpt)
+        ok = max(diffs) < 1e-2  # a wrong RoPE, scale or head mapping is off by O(0.1-1)
+        print(f"answer-attention recomputation vs the layers' outputs (fp32): relative max |diff| per layer "
+              f"{['%.1e' % d for d in diffs]} -> {'OK' if ok else 'FAILED'}", flush=True)
+        if ok:
+            attn = attn_sup.AnswerAttention(model.model.text_model, sup_layers)
+    except Exception as e:  # noqa: BLE001 - the run goes on without it
+        print(f"answer-attention check FAILED ({type(e).__name__}: {e}); no attention supervision or log", flush=True)
+    if attn is None and args.attn_sup > 0:
+        print("WARNING: --attn-sup disabled", flush=True)
+        args.attn_sup = 0.0
+    sup_head = None if args.attn_sup_head < 0 else args.attn_sup_head
+    att_acc = torch.zeros(n_layers, 4, device="cuda")  # per layer: mass on tile, global, target tokens; target seqs
+    att_n = 0
+    attn_loss_acc = 0.0
+
     def sample_scenes(phase1: bool) -> list[dict]:
         n = args.scenes_per_batch
         n_easy = n if phase1 else sum(rng.random() < p_easy for _ in range(n))
@@ -329,6 +405,9 @@ def main() -> None:
             g["lr"] = lr_at(step) * g["mult"]
         is_global = torch.zeros(batch["tiles"].shape[0], dtype=torch.bool, device="cuda")
         is_global[torch.cumsum(batch["n_tiles"], 0) - 1] = True                  # the last tile of each scene
+        log_step = (step + 1) % 10 == 0
+        if attn is not None:
+            attn.query_pos, attn.log, attn.probs = answer_query_pos(batch["labels"]), log_step, {}
         with torch.autocast("cuda", dtype=torch.bfloat16):
             hidden, feats = vlm_forward(model, batch, image_token_id, tpt)
             aux_out = aux_head(feats * aux_in_scale)                              # (T, 16, AUX_DIM)
@@ -336,6 +415,32 @@ def main() -> None:
             lm_loss = answer_loss_from_hidden(model, hidden, batch["labels"], per_seq)
         aux_loss = auxiliary_loss(aux_out.float(), batch["aux"], args.aux_balanced, is_global, args.aux_kind_weight)
         loss = lm_loss + args.aux_weight * aux_loss
+        if attn is not None and (args.attn_sup > 0 or log_step):
+            try:
+                if attn.error is not None:
+                    raise attn.error
+                tile_m, glob_m, tgt_m = image_token_roles(batch, image_token_id, tpt, is_global)
+                tgt_m = tgt_m & torch.isin(batch["qtype"], sup_types)[:, None]
+                if args.attn_sup > 0:
+                    a_loss = sum(attn_sup.loss(attn.probs[li], tgt_m, sup_head) for li in sup_layers) / len(sup_layers)
+                    if log_step:
+                        attn_loss_acc += float(a_loss)
+                    loss = loss + args.attn_sup * a_loss
+                if log_step:
+                    has = tgt_m.any(-1)
+                    for li, pr in attn.probs.items():
+                        pm = pr.detach().mean(1)                                    # (B, L) head mean
+                        att_acc[li, 0] += (pm * tile_m).sum(-1).mean()
+                        att_acc[li, 1] += (pm * glob_m).sum(-1).mean()
+                        if has.any():
+                            att_acc[li, 2] += (pm[has] * tgt_m[has]).sum(-1).mean()
+                            att_acc[li, 3] += 1
+                    att_n += 1
+                attn.query_pos, attn.probs = None, {}
+            except Exception as e:  # noqa: BLE001 - the run goes on without attention supervision or log
+                print(f"step {step}: answer-attention FAILED ({type(e).__name__}: {e}); disabled", flush=True)
+                attn.remove()
+                attn, args.attn_sup = None, 0.0
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -363,6 +468,14 @@ def main() -> None:
                   f"    per type: {per_type}; aux head on object tokens: colour {acc_c / max(1, acc_n):.3f} "
                   f"kind {acc_k / max(1, acc_n):.3f} ({acc_n} tokens; kind on tile tokens {acc_tk / max(1, acc_tn):.3f})",
                   flush=True)
+            if att_n:
+                n10 = args.log_every / 10
+                print("    answer-position attention (head mean; tile / global-image / named-object tokens): " + "; ".join(
+                    f"L{li} {float(att_acc[li, 0]) / att_n:.3f} / {float(att_acc[li, 1]) / att_n:.3f} / "
+                    f"{float(att_acc[li, 2]) / max(1.0, float(att_acc[li, 3])):.3f}" for li in range(n_layers))
+                    + (f"; attention loss {attn_loss_acc / n10:.3f}" if args.attn_sup > 0 else ""), flush=True)
+                att_acc.zero_()
+                att_n, attn_loss_acc = 0, 0.0
             loss_acc = aux_acc = 0.0
             type_loss.zero_()
             type_n.zero_()
