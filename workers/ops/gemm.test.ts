@@ -3,7 +3,7 @@
 // 4 for f32, M across the skinny buckets, split-K with a short last slice), with bias, GELU and
 // row offsets. Quantized W is compared with the reference on dequantize(packed). Error relative
 // to Σ|x·w| per output, bound 1e-5. Also the planner's choices (gemmPlan) at model shapes.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { testContext } from '../gpu/test-context';
 import { Recorder } from '../gpu/recorder';
 import { dequantize, quantize } from '../storage/quant';
@@ -227,6 +227,24 @@ describe('recorder takeover', () => {
     op.record(rec, { m: 2 });
     await rec.submitAndWait();
     expect(await s.check()).toBeLessThan(TOL);
+  });
+});
+
+describe('matmul warm-up', () => {
+  it('compiles every kernel the tiled route will use at load, none at record time', async () => {
+    // 256 x 1024 on a CPU adapter: the barrier-free kernel up to 16 rows, the 64 x 128 tile above
+    const s = await setup('q8', 300, 256, 1024);
+    const op = createMatmul(s.ctx, { w: s.w, x: s.x, y: s.y, maxM: 300 });
+    op.warm();
+    const get = vi.spyOn(s.ctx.pipelines, 'get');
+    try {
+      const rec = new Recorder(s.ctx);
+      for (const m of [1, 5, 17, 40, 300]) op.record(rec, { m });
+      rec.discard();
+      expect(get).not.toHaveBeenCalled();
+    } finally {
+      get.mockRestore();
+    }
   });
 });
 

@@ -196,6 +196,20 @@ export class Gemm implements Op<GemmArgs> {
     return v;
   }
 
+  /**
+   * Compile now (load time, not the first prompt) every kernel variant the calls with these row
+   * counts will use: the tile / split kernels of their plans and the reduce pass (row-aligned x).
+   */
+  warm(ms: readonly number[]): void {
+    const vec4 = this.k % 4 === 0;
+    for (const m of ms) {
+      if (!(m >= 1 && m <= this.init.maxM)) continue;
+      const plan = this.planFor(m);
+      this.variant(vec4, plan ?? 'simple');
+      if (plan && plan.splits > 1 && Math.ceil(this.k / splitChunkK(this.k, plan.splits)) > 1) this.variant(vec4, 'reduce');
+    }
+  }
+
   /** The tile / split-K a call with `m` rows runs (null: the barrier-free kernel). */
   planFor(m: number, xOffset = 0): GemmPlan | null {
     const simple = this.init.simple ?? (this.ctx.caps.software && m * this.n * this.k <= SIMPLE_MAX_MACS);

@@ -56,10 +56,17 @@ export class Matmul implements Op<GemmArgs> {
   /** Create (and compile) the kernels every M from `minM` (default 1) up to maxM may use. */
   warm(minM = 1): void {
     const { dtype } = this.init.w;
-    for (const m of [1, 2, Math.min(this.init.maxM, skinnyMaxM(this.ctx.caps.software)), this.init.maxM]) {
-      if (m >= minM && m <= this.init.maxM) this.pick(matmulKernelFor(dtype, m, this.ctx.caps.software));
+    const software = this.ctx.caps.software;
+    for (const m of [1, 2, Math.min(this.init.maxM, skinnyMaxM(software)), this.init.maxM]) {
+      if (m >= minM && m <= this.init.maxM) this.pick(matmulKernelFor(dtype, m, software));
     }
     this.skinny?.warm();
+    // the tiled GEMM's plan (tile, split-K) changes with M: compile the plans of the row counts
+    // from the first tiled M up by powers of two, and maxM
+    const first = Math.max(minM, dtype === 'f32' ? 2 : skinnyMaxM(software) + 1);
+    const ms = [first, this.init.maxM];
+    for (let m = 16; m < this.init.maxM; m *= 2) if (m > first) ms.push(m);
+    if (first <= this.init.maxM) (this.pick('tiled') as Gemm).warm(ms);
   }
 
   private pick(kind: MatmulKernel): Op<GemmArgs> {
