@@ -2,10 +2,12 @@
 // X f32 [M, K]; W f32 [N, K] row-major (WQ = 0) or packed q4/q8 (WQ = 4 / 8, dequantized in the
 // tile load; K % 32 == 0). Tile BM (M) x BN (N) x 16 (K) with BM = 4 * TY, BN = 8 * TX, TX * TY
 // threads, 4 x 8 outputs each: thread (tx, ty) owns rows ty*4..ty*4+3 and columns tx*4..tx*4+3
-// and BN/2+tx*4..BN/2+tx*4+3 (conflict-free vec4 reads of the B tile). workers/ops/gemm.ts picks
-// the tile from the grid size: 64 x 128 (TX = TY = 16) for big M, 32 x 64 (8 x 8) when that
-// leaves the GPU idle. Edges: out-of-range rows/columns load clamped or zero and are not written;
-// f32 K needs no alignment (VEC4 = K % 4 == 0 && x_off % 4 == 0).
+// and BN/2+tx*4..BN/2+tx*4+3 (conflict-free vec4 reads of the B tile). workers/ops/gemm.ts
+// (gemmPlan) picks 64 x 128 (TX = TY = 16) from 512 rows, 32 x 128 (TX = 16, TY = 8) below.
+// Edges: out-of-range rows/columns load clamped or zero and are not written; f32 K needs no
+// alignment (VEC4 = K % 4 == 0 && x_off % 4 == 0).
+// PREFETCH: the next K tile's global loads go into registers before the current tile's
+// multiply-adds (measured slower on an H200; off by default, kept for sweeps).
 // SPLITK: workgroup z takes K slice [z * k_chunk, min(K, (z + 1) * k_chunk)) (k_chunk % 32 == 0)
 // and writes its raw partial sums to y[(z * M + m) * N + n] (y is then the split scratch; no
 // bias, no GELU); shaders/gemm_reduce.wgsl sums the slices and applies the epilogue.
