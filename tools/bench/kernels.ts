@@ -8,7 +8,8 @@
 // for y += Wx, by atomic adds; see gemv.wgsl) over workgroup shapes whose lanes x groups in flight
 // cover one K-slice, and times a streaming read of the GEMV's own byte count (same copies, same
 // dependent dispatches): what a pure read of that size achieves per call.
-// --confirm times the split-K routing's defaults against the previous ones (gemvRouting). Every
+// --confirm times the default against the split-K routing (gemvRouting), x-sharing row pairs,
+// int8-x q4 and the loads-only diagnostic. Every
 // GEMV timing is preceded by ~150 ms of streaming reads so the GPU's clocks are up (clockWarm).
 // Build + run: node tools/bench/build-kernels.mjs && node dist-bench/kernels.mjs [--small]
 //   [--json FILE] [--gemv-only] [--quick | --split | --confirm] [--shapes 11008x4096,...] [--kinds q4,q8]
@@ -192,7 +193,7 @@ type SweepCfg = GemvConfig & { acc?: boolean };
 
 function cfgName(c: SweepCfg): string {
   const split = (c.ksplit ?? 1) > 1 ? `-k${c.ksplit}${c.ksplitReduce === 'atomic' ? 'atomic' : 'pass'}` : '';
-  return `tn${c.tn}xtk${c.tk}xr${c.r}xu${c.u ?? 1}${c.unpackBuiltins ? '-builtins' : ''}${c.q4InPlace ? '-inplace' : ''}${c.prefetch ? '-prefetch' : ''}${c.xsmem === false ? '-xglobal' : ''}${split}${c.acc ? '-acc' : ''}${c.loadsOnly ? '-LOADSONLY' : ''}`;
+  return `tn${c.tn}xtk${c.tk}xr${c.r}xu${c.u ?? 1}${c.pairRows ? '-pair' : ''}${c.xInt8 ? '-xint8' : ''}${c.unpackBuiltins ? '-builtins' : ''}${c.q4InPlace ? '-inplace' : ''}${c.prefetch ? '-prefetch' : ''}${c.xsmem === false ? '-xglobal' : ''}${split}${c.acc ? '-acc' : ''}${c.loadsOnly ? '-LOADSONLY' : ''}`;
 }
 
 /**
@@ -220,27 +221,31 @@ function splitConfigs(def: GemvConfig, k: number, kind: QuantKind, maxWg: number
 }
 
 /**
- * The current default (split-K routing on) and the previous one (off), each as y = W x and as
- * y += W x (which picks atomic split-K), and on the 11008x4096 target shape a few challengers and
- * the loads-only diagnostic (same memory traffic, no q4 decode or x reads).
+ * The default as y = W x and as y += W x, the split-K routing's pick (gemvRouting.splitK on) as
+ * y += W x, x-sharing row pairs and int8-x (q4) variants of the default and of nearby shapes, and
+ * on the 11008x4096 target the loads-only diagnostic (same memory traffic, no q4 decode or x reads).
  */
 function confirmConfigs(n: number, k: number, kind: QuantKind, maxWg: number): SweepCfg[] {
-  const cur = (acc: boolean): SweepCfg => ({ ...defaultGemvConfig(n, k, maxWg, false, acc), acc });
-  gemvRouting.splitK = false;
-  const prev = defaultGemvConfig(n, k, maxWg, false, false);
+  const def = defaultGemvConfig(n, k, maxWg, false, false);
   gemvRouting.splitK = true;
-  const out: SweepCfg[] = [cur(false), cur(true), prev, { ...prev, acc: true }];
-  if (n === 11008 && k === 4096) {
-    out.push(
-      { ...prev, loadsOnly: true },
-      { tn: 32, tk: 8, r: 1, u: 8, chunk: 64, q4InPlace: true, ksplit: 2, ksplitReduce: 'atomic', acc: true },
-      { tn: 32, tk: 8, r: 1, u: 8, chunk: 64, q4InPlace: true, ksplit: 2, loadsOnly: true },
-      { tn: 32, tk: 16, r: 2, u: 4, chunk: 64, q4InPlace: true, ksplit: 2 },
-      { tn: 32, tk: 8, r: 1, u: 16, chunk: 128, q4InPlace: true },
-      { tn: 32, tk: 8, r: 1, u: 16, chunk: 128, q4InPlace: true, loadsOnly: true },
-    );
+  const split: SweepCfg = { ...defaultGemvConfig(n, k, maxWg, false, true), acc: true };
+  gemvRouting.splitK = false;
+  const out: SweepCfg[] = [def, { ...def, acc: true }, split];
+  const groups = k / 32;
+  const want = Math.min(groups, 128); // groups one step should cover (x staged for up to 256)
+  for (const tn of [16, 32]) {
+    for (const u of [2, 4, 8, 16]) {
+      let tk = 1;
+      while (tk * u < want && tn * tk * 2 <= Math.min(maxWg, 512)) tk *= 2;
+      if (tn * tk < 64 || tk * u < want || tk * u > 256) continue;
+      out.push({ tn, tk, r: 2, u, chunk: tk * u, q4InPlace: true, pairRows: true });
+    }
   }
-  return out.filter((c) => c.tn * c.tk <= maxWg && (kind === 'q4' || !c.loadsOnly));
+  if (kind === 'q4') {
+    out.push({ ...def, xInt8: true }, { tn: 32, tk: 8, r: 1, u: 16, chunk: 128, xInt8: true }, { tn: 16, tk: 16, r: 1, u: 8, chunk: 128, xInt8: true }, { tn: 32, tk: 32, r: 1, u: 4, chunk: 128, xInt8: true });
+  }
+  if (n === 11008 && k === 4096 && kind === 'q4') out.push({ ...def, loadsOnly: true });
+  return out.filter((c) => c.tn * c.tk <= maxWg);
 }
 
 /** Streaming read of `bytes` per call over the same number of copies as a GEMV of that size, dependent dispatches. */

@@ -137,13 +137,40 @@ describe.each(['q4', 'q8'] as const)('gemv %s', (dtype) => {
     }
   });
 
-  it('matches with the routed split-K defaults (mid-sized N, short K; few rows, long K at 256 threads)', async () => {
-    const mid = defaultGemvConfig(9728, 896, 1024);
-    const few = defaultGemvConfig(896, 4864, 1024);
-    expect(mid.ksplit).toBe(4);
-    for (const [config, n, k] of [[mid, 200, 896], [{ ...few, tn: 8 }, 40, 4864]] as const) {
-      const { got, want, abs } = await runGemv(dtype, n, k, { bias: true, config });
+  it('matches with the routed split-K default (few rows, long K, y += W x; 8 rows at 256 threads)', async () => {
+    gemvRouting.splitK = true;
+    const config = defaultGemvConfig(896, 4864, 1024, false, true);
+    gemvRouting.splitK = false;
+    expect(config.ksplitReduce).toBe('atomic');
+    const { got, want, abs } = await runGemv(dtype, 40, 4864, { bias: true, config: { ...config, tn: 8, ksplitReduce: undefined } });
+    expect(maxScaledError(got, want, abs)).toBeLessThan(TOL);
+  });
+
+  it('matches with x shared by row pairs (staged/direct x, in-place q4, chunks, padding slots, split-K)', async () => {
+    for (const config of [
+      { tn: 16, tk: 8, r: 2, chunk: 5, u: 4, pairRows: true },
+      { tn: 16, tk: 8, r: 2, chunk: 64, u: 8, pairRows: true, q4InPlace: true },
+      { tn: 32, tk: 4, r: 2, chunk: 64, u: 2, pairRows: true, xsmem: false },
+      { tn: 16, tk: 4, r: 2, chunk: 16, u: 16, pairRows: true, q4InPlace: true, ksplit: 2 },
+    ]) {
+      const { got, want, abs } = await runGemv(dtype, 75, 416, { bias: true, xOff: 32, yOff: 2, config });
       expect(maxScaledError(got, want, abs)).toBeLessThan(TOL);
+    }
+  });
+
+  it('int8 x (q4, lossy: within 1% of Σ|w·x|; q8 ignores the flag and stays exact)', async () => {
+    const ctx = await testContext();
+    for (const config of [
+      { tn: 16, tk: 8, r: 1, chunk: 5, u: 4, xInt8: true },
+      { tn: 16, tk: 16, r: 1, chunk: 128, u: 8, xInt8: true, q4InPlace: true, ksplit: 2 },
+    ]) {
+      const { got, want, abs } = await runGemv(dtype, 75, 416, { bias: true, xOff: 32, yOff: 2, config });
+      const err = maxScaledError(got, want, abs);
+      if (dtype === 'q8' || !ctx.caps.packed4x8) expect(err).toBeLessThan(TOL);
+      else {
+        expect(err).toBeLessThan(1e-2);
+        expect(err).toBeGreaterThan(TOL); // the int8 path ran (x rounding shows)
+      }
     }
   });
 
@@ -166,7 +193,7 @@ describe('defaultGemvConfig', () => {
     const name = (c: GemvConfig) => `${c.tn}x${c.tk}r${c.r}u${c.u ?? 1}`;
     expect(name(defaultGemvConfig(151936, 896, 1024))).toBe('32x16r4u1');
     expect(name(defaultGemvConfig(151936, 896, 256))).toBe('32x8r4u1');
-    expect(name(defaultGemvConfig(896, 4864, 1024))).toBe('32x32r1u2'); // split-K, below
+    expect(name(defaultGemvConfig(896, 4864, 1024))).toBe('8x128r1u1');
     expect(name(defaultGemvConfig(896, 4864, 256))).toBe('8x32r1u1');
     expect(name(defaultGemvConfig(11008, 4096, 1024))).toBe('32x16r1u8');
     expect(name(defaultGemvConfig(11008, 2048, 1024))).toBe('32x32r1u2');
@@ -182,21 +209,19 @@ describe('defaultGemvConfig', () => {
 });
 
 describe('split-K routing', () => {
-  it('splits few-row long-K and mid-row short-K matrices (atomic adds only for y += W x), nothing else', () => {
-    expect(defaultGemvConfig(896, 4864, 1024)).toMatchObject({ ksplit: 4, ksplitReduce: 'pass' });
-    expect(defaultGemvConfig(896, 4864, 1024, false, true)).toMatchObject({ ksplit: 4, ksplitReduce: 'atomic' });
-    expect(defaultGemvConfig(9728, 896, 1024)).toMatchObject({ ksplit: 4, ksplitReduce: 'pass' });
-    expect(defaultGemvConfig(9728, 896, 1024, false, true)).toMatchObject({ ksplit: 2, ksplitReduce: 'atomic' });
-    for (const [n, k] of [[11008, 4096], [4096, 11008], [151936, 896], [576, 1536], [3072, 576], [960, 576]]) {
-      expect(defaultGemvConfig(n, k, 1024).ksplit ?? 1).toBe(1);
-    }
-    expect(defaultGemvConfig(896, 4864, 256).ksplit ?? 1).toBe(1); // needs 1024 threads
-    expect(defaultGemvConfig(896, 4864, 1024, true).ksplit ?? 1).toBe(1); // CPU adapters: never
-    gemvRouting.splitK = false;
+  it('is off by default; on, it splits only few-row long-K y += W x GEMVs (atomic adds)', () => {
+    expect(defaultGemvConfig(896, 4864, 1024, false, true).ksplit ?? 1).toBe(1);
+    gemvRouting.splitK = true;
     try {
-      expect(defaultGemvConfig(896, 4864, 1024)).toEqual({ tn: 8, tk: 128, r: 1, u: 1, chunk: 64 });
+      expect(defaultGemvConfig(896, 4864, 1024, false, true)).toMatchObject({ ksplit: 4, ksplitReduce: 'atomic' });
+      for (const [n, k] of [[896, 4864], [11008, 4096], [4096, 11008], [9728, 896], [151936, 896], [576, 1536], [3072, 576]]) {
+        expect(defaultGemvConfig(n, k, 1024).ksplit ?? 1).toBe(1); // y = W x: never
+      }
+      expect(defaultGemvConfig(576, 1536, 1024, false, true).ksplit ?? 1).toBe(1);
+      expect(defaultGemvConfig(896, 4864, 256, false, true).ksplit ?? 1).toBe(1); // needs 1024 threads
+      expect(defaultGemvConfig(896, 4864, 1024, true, true).ksplit ?? 1).toBe(1); // CPU adapters: never
     } finally {
-      gemvRouting.splitK = true;
+      gemvRouting.splitK = false;
     }
   });
 });

@@ -41,6 +41,14 @@ export interface GemvConfig {
    */
   ksplitReduce?: 'pass' | 'atomic';
   /**
+   * q4 with x staged, where the adapter has packed_4x8_integer_dot_product: x quantized per group
+   * of 32 to int8 in workgroup memory, dot products as dot4I8Packed (4x fewer x reads, ~5x fewer
+   * instructions). LOSSY (activations rounded to 8 bits per group); ignored elsewhere.
+   */
+  xInt8?: boolean;
+  /** With r = 2: read each x vector once for both rows of a thread (halves x reads per weight byte). */
+  pairRows?: boolean;
+  /**
    * Benchmark diagnostic, never for inference: q4 groups are not decoded (one integer op per
    * group instead of the dot product), so a sweep can time the same loads, staging, barriers and
    * reduction without the arithmetic. The result is not W x.
@@ -56,11 +64,11 @@ export const GEMV_Q_WG = 256;
 export const GEMV_REDUCE_WG = 128;
 
 /**
- * Process-wide GEMV routing switches, read when a Gemv is built. Benchmarks turn `splitK` off to
- * load a model with the previous defaults beside the current ones (tools/bench/bench.ts
- * --compare-gemv); nothing else should change them.
+ * Process-wide GEMV routing switches, read when a Gemv is built. `splitK` (default off, see
+ * splitKConfig) routes few-row long-K residual-add GEMVs to atomic split-K; benchmarks turn it on
+ * to load a model beside the default one (tools/bench/bench.ts --compare-gemv).
  */
-export const gemvRouting = { splitK: true };
+export const gemvRouting = { splitK: false };
 
 /**
  * Default quantized workgroup shape, from the sweeps in tools/bench/kernels.ts (H200 and H100,
@@ -98,23 +106,16 @@ export function defaultGemvConfig(n: number, k: number, maxWg = GEMV_Q_WG, softw
 }
 
 /**
- * Split-K where one workgroup per row block leaves the GPU short of work (H200 sweep of
- * 2026-11-26, `kernels.ts --split`, docs/BENCHMARKS.md "Kernels", third session): few rows with
- * long K (896x4864: 28 row blocks of 32; 4 slices cut a call from 10.9 to 7.5 µs of GPU time with
- * atomic adds, 8.9 with the second pass), and mid-sized N with short K (9728x896). Not for
- * 11008x4096-sized matrices (enough row blocks already: split-K measured 3-15% slower) nor for
- * small ones (launch-bound; the extra dispatch or the atomics cost more than they save).
- * y += W x (the residual-add epilogue) sums the slices with atomic adds; otherwise a second pass.
+ * Split-K routing (only while gemvRouting.splitK is on; off by default). H200 sweeps of
+ * 2026-11-26 with the GPU clocks held up (docs/BENCHMARKS.md "Kernels", third session): split-K
+ * pays only for few rows with long K as y += W x (896x4864: 4 slices with atomic adds, 8.0 -> 7.2
+ * µs of GPU time for q4, 7.9 -> 7.5 for q8); with a second pass, and for every other decode shape
+ * measured (9728x896, 5120x960, 960x2560, 11008x4096, the 135M matrices), it is slower or level.
+ * Off by default: decode is CPU-bound (no tok/s gain measured) and the atomic adds make the sums'
+ * order, hence the last bits of the logits, vary from run to run.
  */
 function splitKConfig(n: number, k: number, maxWg: number, accumulate: boolean): GemvConfig | null {
-  const groups = k / 32;
-  const ksplitReduce = accumulate ? ('atomic' as const) : ('pass' as const);
-  if (n < 4096 && groups >= 128 && maxWg >= 1024) return { tn: 32, tk: 32, r: 1, u: 2, chunk: 64, q4InPlace: true, ksplit: 4, ksplitReduce };
-  if (n >= 4096 && n < 32768 && groups <= 32 && n * k >= 4 << 20 && maxWg >= 256) {
-    return accumulate
-      ? { tn: 32, tk: 4, r: 1, u: 4, chunk: 16, q4InPlace: true, ksplit: 2, ksplitReduce }
-      : { tn: 64, tk: 4, r: 1, u: 2, chunk: 8, q4InPlace: true, ksplit: 4, ksplitReduce };
-  }
+  if (accumulate && n < 4096 && k / 32 >= 128 && maxWg >= 1024) return { tn: 32, tk: 32, r: 1, u: 2, chunk: 64, q4InPlace: true, ksplit: 4, ksplitReduce: 'atomic' };
   return null;
 }
 
@@ -265,6 +266,8 @@ export class Gemv implements Op<GemvArgs | void> {
           CHUNK: (cfg.xsmem ?? true) ? cfg.chunk : 1 << 24, HAS_BIAS: !!bias, UNPACK_BUILTINS: !!cfg.unpackBuiltins && ctx.caps.packed4x8,
           Q4_INPLACE: w.dtype === 'q4' && !!cfg.q4InPlace,
           LOADS_ONLY: !!cfg.loadsOnly,
+          RPAIR: !!cfg.pairRows && cfg.r === 2,
+          X_INT8: w.dtype === 'q4' && !!cfg.xInt8 && ctx.caps.packed4x8 && (cfg.xsmem ?? true) && !cfg.pairRows,
           PREFETCH: !!cfg.prefetch && cfg.r === 1 && (cfg.xsmem ?? true),
           ...fuseDefines,
           ...this.ropeDefines(rk, !!bias, !!nw),
