@@ -7,7 +7,7 @@
 // measured on the model's own weights (all layers in turn, so caches do not flatter it).
 // --compare-unfused also loads each model with the fused decode path off (before/after in one run,
 // measured after the main figures, alternating the two paths); --compare-gemv likewise with the
-// previous GEMV routing (workers/ops/gemv.ts gemvRouting: no split-K).
+// split-K GEMV routing switched on (workers/ops/gemv.ts gemvRouting.splitK).
 // --compare-prefill re-times prefill (every --prefill length) and decode on the same loaded model
 // with the previous GEMM tile / split-K and attention routing (gemmRouting / attentionRouting
 // .legacy, chosen at record time) and prefill also with the GEMM prefetch flipped, alternating,
@@ -49,7 +49,7 @@ const jsonPath = arg('json', '');
 /** Only measure the CPU cost of recording a decode pass (works on any adapter, even SwiftShader at full size). */
 const recordOnly = argv.includes('--record-only');
 const compareUnfused = argv.includes('--compare-unfused');
-/** Also load each model with the previous GEMV routing (gemvRouting.splitK off) and compare decode. */
+/** Also load each model with the split-K GEMV routing on (gemvRouting.splitK) and compare decode. */
 const compareGemv = argv.includes('--compare-gemv');
 /** Also time prefill and decode with the previous GEMM / attention routing (same model, alternating). */
 const comparePrefill = argv.includes('--compare-prefill');
@@ -372,24 +372,24 @@ async function main(): Promise<void> {
           u.destroy();
         }
         if (compareGemv && !recordOnly) {
-          // The same weights with the previous GEMV routing (no split-K): before/after in one run,
-          // alternating the two models' decoding loops, best of 3 each.
-          gemvRouting.splitK = false;
-          const prev = await LlamaModel.load(ctx, store, name, () => {}, new AbortController().signal, opts).finally(() => {
-            gemvRouting.splitK = true;
+          // The same weights with the split-K routing on (gemvRouting.splitK, off by default):
+          // both in one run, alternating the two models' decoding loops, best of 3 each.
+          gemvRouting.splitK = true;
+          const alt = await LlamaModel.load(ctx, store, name, () => {}, new AbortController().signal, opts).finally(() => {
+            gemvRouting.splitK = false;
           });
-          let prevTokS = 0;
+          let altTokS = 0;
           let newTokS = 0;
           for (let round = 0; round < 3; round++) {
-            prevTokS = Math.max(prevTokS, await timeDecodeLoop(prev, decodeTokens));
+            altTokS = Math.max(altTokS, await timeDecodeLoop(alt, decodeTokens));
             newTokS = Math.max(newTokS, await timeDecodeLoop(m, decodeTokens));
           }
-          const { maxDiff, maxAbs } = await decodeLogitDiff(m, prev);
+          const { maxDiff, maxAbs } = await decodeLogitDiff(m, alt);
           report({
-            kind: 'gemv-routing', model: name, quant: q, previousDecodeTokS: +prevTokS.toFixed(1), newDecodeTokS: +newTokS.toFixed(1),
-            previousDispatches: prev.dispatchCount(1), newDispatches: m.dispatchCount(1), decodeLogitMaxDiff: maxDiff, decodeLogitMaxAbs: maxAbs,
+            kind: 'gemv-routing', model: name, quant: q, splitKDecodeTokS: +altTokS.toFixed(1), defaultDecodeTokS: +newTokS.toFixed(1),
+            splitKDispatches: alt.dispatchCount(1), defaultDispatches: m.dispatchCount(1), decodeLogitMaxDiff: maxDiff, decodeLogitMaxAbs: maxAbs,
           });
-          prev.destroy();
+          alt.destroy();
         }
         if (comparePrefill && !recordOnly) await comparePrefillRouting(m, name, q);
         for (const cls of ['qkv', 'o', 'gateUp', 'down'] as const) {
