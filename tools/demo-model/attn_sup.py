@@ -16,7 +16,9 @@ so the gradient towards a content-based look-up is diluted ~1/256. Two parts:
   layer input (q.k with RoPE, any attention implementation), for the supervised layers with gradient
   and, on log steps, for every layer without; `loss` is the cross-entropy of that row (one head or the
   head mean) against a target spread uniformly over the tokens covering the named object(s);
-  `check` verifies the recomputed row against the layer's own output (row @ V -> o_proj).
+  `check` verifies the recomputed row against the layer's own output (row @ V -> o_proj);
+- `KindProbes` (torch, `train.py --probe-kind`): online linear probes that say in which text layer the
+  kind of shape is still readable, on image tokens and at the answer position (see its docstring).
 """
 from __future__ import annotations
 
@@ -88,6 +90,8 @@ class AnswerAttention:
         self.query_pos = None
         self.log = False
         self.probs: dict = {}
+        self.keep_inputs = False   # on log steps also keep each layer's attention input (KindProbes)
+        self.inputs: dict = {}
         self.error: Exception | None = None
         self.handles = []
         for li, layer in enumerate(text_model.layers):
@@ -102,6 +106,8 @@ class AnswerAttention:
             pe = kwargs["position_embeddings"] if "position_embeddings" in kwargs else args[1]
             with torch.set_grad_enabled(torch.is_grad_enabled() and li in self.sup_layers):
                 self.probs[li] = answer_row(module, h, pe, self.query_pos)
+            if self.log and self.keep_inputs:
+                self.inputs[li] = h.detach()
         except Exception as e:  # noqa: BLE001 - reported by the training loop
             self.error = e
         return None
@@ -109,6 +115,95 @@ class AnswerAttention:
     def remove(self) -> None:
         for h in self.handles:
             h.remove()
+
+
+class KindProbes:
+    """Online linear probes for the kind of shape in each text layer l (training only, detached inputs):
+    'img'  the input of layer l's attention (after input_layernorm) at tile tokens covering exactly one
+           object (kind from the auxiliary targets): can layer l's keys / values still carry the kind?
+    'read' what the answer position's attention reads in layer l (probability-weighted values of all
+           heads, before o_proj) on shape questions (kind = the answer);
+    'ans'  the answer position's own layer-l input on shape questions.
+    Each probe takes `inner` Adam steps on every log step's features; its accuracy is counted on those
+    features before the update (so on data it has not fitted). Chance is 1 / 7."""
+
+    def __init__(self, lr: float = 1e-2, inner: int = 5, max_rows: int = 4096):
+        self.lr, self.inner, self.max_rows = lr, inner, max_rows
+        self.probes: dict = {}
+        self.hits: dict = {}
+        self.n: dict = {}
+
+    def update(self, feats: dict, labels: dict) -> None:
+        """feats[(name, layer)] (n, width) float, labels[(name, layer)] (n,) long in [0, n_kinds)."""
+        import torch
+        for key, x in feats.items():
+            if x.shape[0] == 0:
+                continue
+            x, y = x.float(), labels[key]
+            if x.shape[0] > self.max_rows:
+                keep = torch.randperm(x.shape[0], device=x.device)[: self.max_rows]
+                x, y = x[keep], y[keep]
+            if key not in self.probes:
+                lin = torch.nn.Linear(x.shape[1], len(scenes.SHAPES)).to(x.device)
+                self.probes[key] = (lin, torch.optim.Adam(lin.parameters(), lr=self.lr))
+                self.hits[key], self.n[key] = 0, 0
+            lin, opt = self.probes[key]
+            with torch.no_grad():
+                self.hits[key] += int((lin(x).argmax(-1) == y).sum())
+                self.n[key] += int(x.shape[0])
+            with torch.enable_grad():
+                for _ in range(self.inner):
+                    opt.zero_grad(set_to_none=True)
+                    torch.nn.functional.cross_entropy(lin(x), y).backward()
+                    opt.step()
+
+    def report(self) -> str:
+        """'img L0 0.31 L1 ...; read ...; ans ...' accuracies since the last report, then reset."""
+        parts = []
+        for name in ("img", "read", "ans"):
+            keys = sorted(k for k in self.probes if k[0] == name)
+            if keys:
+                parts.append(name + " " + " ".join(f"L{k[1]} {self.hits[k] / max(1, self.n[k]):.2f}" for k in keys)
+                             + f" (n {self.n[keys[0]]})")
+        for k in self.hits:
+            self.hits[k], self.n[k] = 0, 0
+        return "; ".join(parts)
+
+
+def probe_features(attn: AnswerAttention, layers, batch: dict, image_token_id: int, tokens_per_tile: int,
+                   is_global, qpos, shape_class, shape_q: int, aux_colors: int, aux_shapes: int):
+    """Features and kind labels for KindProbes from one log step (attn.inputs and attn.probs filled).
+    rows of the flattened per-tile aux targets follow the <image> positions (pool.image_rows order);
+    shape_class (vocab,) long maps a shape word's first token id to its kind index (-1 elsewhere).
+    returns feats, labels: dicts keyed (name, layer)"""
+    import torch
+    import pool
+    ids = batch["input_ids"]
+    img = ids == image_token_id                                                  # (B, L)
+    rows = pool.image_rows(batch["n_tiles"], batch["scene_of_seq"], tokens_per_tile)
+    aux = batch["aux"].reshape(-1, batch["aux"].shape[-1])[rows]                 # (n_img, D + 1)
+    col, kind = aux[:, :aux_colors], aux[:, aux_colors:aux_colors + aux_shapes]
+    one = (col.sum(-1) == 1) & (kind.sum(-1) == 1) & ~is_global[rows // tokens_per_tile]
+    y_img = kind[one].argmax(-1)
+    b = torch.arange(ids.shape[0], device=ids.device)
+    y_ans = shape_class[ids[b, qpos + 1]]                                        # (B,) -1 unless a shape word
+    sq = (batch["qtype"] == shape_q) & (y_ans >= 0)
+    feats, labels = {}, {}
+    with torch.no_grad():
+        for li, h in attn.inputs.items():
+            feats[("img", li)], labels[("img", li)] = h[img][one], y_img
+            feats[("ans", li)], labels[("ans", li)] = h[b[sq], qpos[sq]], y_ans[sq]
+            if li in attn.probs:
+                m = layers[li].self_attn
+                p = attn.probs[li][sq]                                           # (n, nh, L)
+                nh = p.shape[1]
+                d = m.q_proj.out_features // nh
+                nkv = m.v_proj.out_features // d
+                v = m.v_proj(h[sq].to(m.v_proj.weight.dtype)).float().view(p.shape[0], -1, nkv, d)
+                v = v.repeat_interleave(nh // nkv, dim=2)                        # (n, L, nh, d)
+                feats[("read", li)] = torch.einsum("nhl,nlhd->nhd", p, v).reshape(p.shape[0], nh * d)
+                labels[("read", li)] = y_ans[sq]
+    return feats, labels
 
 
 def _rotate_half(x):

@@ -19,7 +19,9 @@ Runs on the GPU host (torch + transformers + tokenizers + pillow + numpy, no net
    tile tokens, global-image tokens and the tokens covering the named object, `attn_sup.py`);
    --attn-sup W adds W x the cross-entropy of that attention (one head, or the head mean, in
    --attn-sup-layers) against the tokens covering the object a colour / shape / position question
-   names (training only: the exported architecture is SmolVLM's);
+   names (training only: the exported architecture is SmolVLM's); --probe-kind logs online linear
+   probes of the kind of shape per text layer (image tokens, the answer position's attention read-out
+   and its own input: `attn_sup.KindProbes`);
 4. export: f16 safetensors + configs + tokenizer/processor files, laid out like SmolVLM;
    the fp32 checkpoint goes to --ckpt-out as two safetensors files (each < 16 MiB).
 """
@@ -83,6 +85,8 @@ def parse_args():
     p.add_argument("--attn-sup-head", type=int, default=0, help="supervised head (-1: the mean over heads)")
     p.add_argument("--attn-sup-types", default="color,shape,position",
                    help="question types whose named object(s) are attention targets (relative: both objects)")
+    p.add_argument("--probe-kind", action="store_true",
+                   help="log linear probes of the kind of shape on each text layer's image tokens / answer position")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 4) - 2))
@@ -359,6 +363,15 @@ def main() -> None:
         print("WARNING: --attn-sup disabled", flush=True)
         args.attn_sup = 0.0
     sup_head = None if args.attn_sup_head < 0 else args.attn_sup_head
+    probes, shape_class = None, None
+    if args.probe_kind and attn is not None:
+        firsts = [tok(data.answer_text(k), add_special_tokens=False)["input_ids"][0] for k in data.AUX_SHAPES]
+        if len(set(firsts)) == len(firsts):
+            shape_class = torch.full((len(tok),), -1, dtype=torch.long, device="cuda")
+            shape_class[torch.tensor(firsts, device="cuda")] = torch.arange(len(firsts), device="cuda")
+            probes, attn.keep_inputs = attn_sup.KindProbes(), True
+        else:
+            print(f"kind probes off: shape words share a first token {firsts}", flush=True)
     att_acc = torch.zeros(n_layers, 4, device="cuda")  # per layer: mass on tile, global, target tokens; target seqs
     att_n = 0
     attn_loss_acc = 0.0
@@ -436,7 +449,16 @@ def main() -> None:
                             att_acc[li, 2] += (pm[has] * tgt_m[has]).sum(-1).mean()
                             att_acc[li, 3] += 1
                     att_n += 1
-                attn.query_pos, attn.probs = None, {}
+                if probes is not None and log_step:
+                    try:
+                        probes.update(*attn_sup.probe_features(
+                            attn, model.model.text_model.layers, batch, image_token_id, tpt, is_global,
+                            attn.query_pos, shape_class, pool.QTYPES.index("shape"), len(data.AUX_COLORS),
+                            len(data.AUX_SHAPES)))
+                    except Exception as e:  # noqa: BLE001 - a diagnostic: the run goes on without it
+                        print(f"step {step}: kind probes FAILED ({type(e).__name__}: {e}); disabled", flush=True)
+                        probes, attn.keep_inputs = None, False
+                attn.query_pos, attn.probs, attn.inputs = None, {}, {}
             except Exception as e:  # noqa: BLE001 - the run goes on without attention supervision or log
                 print(f"step {step}: answer-attention FAILED ({type(e).__name__}: {e}); disabled", flush=True)
                 attn.remove()
@@ -476,6 +498,8 @@ def main() -> None:
                     + (f"; attention loss {attn_loss_acc / n10:.3f}" if args.attn_sup > 0 else ""), flush=True)
                 att_acc.zero_()
                 att_n, attn_loss_acc = 0, 0.0
+            if probes is not None:
+                print(f"    kind probes (online accuracy, chance 0.14): {probes.report()}", flush=True)
             loss_acc = aux_acc = 0.0
             type_loss.zero_()
             type_n.zero_()
