@@ -29,7 +29,7 @@ function uploadWeight(ctx: GpuContext, dtype: WeightType, wf: Float32Array, n: n
 }
 
 /** Which kernel to force instead of createMatmul's choice (the GPU shapes on a CPU adapter). */
-export type ForcedKernel = 'tiled' | 'gemv-gpu' | 'tiled-splitk';
+export type ForcedKernel = 'tiled' | 'gemv-gpu' | 'tiled-splitk' | 'gemv-splitk';
 
 /** Y[M, N] = X[M, K] W^T + bias through createMatmul (GEMV / skinny / tiled by M), or a forced kernel. */
 export async function matmulCase(ctx: GpuContext, dtype: WeightType, m: number, n: number, k: number, bias = false, force?: ForcedKernel): Promise<KernelCaseResult> {
@@ -47,6 +47,10 @@ export async function matmulCase(ctx: GpuContext, dtype: WeightType, m: number, 
   } else if (force === 'tiled-splitk') {
     // the 32 x 64 tile, K in 3 slices + the reduce pass (what short prompts get on a GPU)
     createGemm(ctx, { w, x, y, bias: b, maxM: m, simple: false, plan: { tile: GEMM_TILE_SMALL, splits: 3 } }).record(rec, { m });
+  } else if (force === 'gemv-splitk') {
+    // the GPU GEMV shape with K in 3 slices + the gemv_reduce pass (bias there): GemvConfig.ksplit
+    const config = { ...defaultGemvConfig(n, k, ctx.caps.maxComputeInvocationsPerWorkgroup, false), ksplit: 3 };
+    createGemv(ctx, { w, x, y, bias: b, config }).record(rec);
   } else if (force === 'gemv-gpu') {
     const config = defaultGemvConfig(n, k, ctx.caps.maxComputeInvocationsPerWorkgroup, false);
     createGemv(ctx, { w, x, y, bias: b, config }).record(rec);
@@ -100,6 +104,7 @@ export async function runMatmulCases(ctx: GpuContext): Promise<KernelCaseResult[
   out.push(await matmulCase(ctx, 'q8', 66, 61, 32)); // tiled q8
   // On a CPU adapter the router picks barrier-light kernels: run the GPU shapes explicitly too.
   out.push(await matmulCase(ctx, 'q4', 1, 200, 128, true, 'gemv-gpu'));
+  out.push(await matmulCase(ctx, 'q8', 1, 130, 224, true, 'gemv-splitk'));
   out.push(await matmulCase(ctx, 'f32', 65, 130, 44, false, 'tiled'));
   out.push(await matmulCase(ctx, 'q8', 70, 129, 64, true, 'tiled'));
   out.push(await matmulCase(ctx, 'q4', 37, 130, 160, true, 'tiled-splitk'));
