@@ -10,6 +10,7 @@
 // RPAIR (R = 2): both rows' groups of a step are loaded, then each x vector is read once for both.
 // X_INT8 (q4, x staged, packed_4x8_integer_dot_product): x is quantized per group to int8 in
 // workgroup memory and each group is 8 dot4I8Packed (lossy: ~0.4% of a group's max |x| per element).
+// Both live in shaders/gemv_variants.wgsl (included before the entry point).
 // Each step issues the loads of U (1, 2, 4, 8 or 16) groups before any math: memory-level parallelism,
 // which is what bounds this kernel (bytes in flight), not ALU.
 // Fusions (shaders/gemv_fuse.wgsl): PRO_NORM / PRO_SILU transform x while it is read or staged,
@@ -85,38 +86,6 @@ const ROWS_PER_WG = TN * R;
 #if XSMEM
 var<workgroup> xs: array<vec4<f32>, CHUNK * 8>;
 #endif
-#if X_INT8
-// x of the chunk quantized per group of 32 to int8 (q4 only, lossy: llama.cpp's q8_1 idea): per
-// group, xq[2 g] packs elements 8j, 8j+2, 8j+4, 8j+6 in word j and xq[2 g + 1] the odd ones (the
-// order of a word's low / high nibbles), xqs[g] = (scale, 8 scale Σq) for the nibble offset.
-var<workgroup> xq: array<vec4<u32>, CHUNK * 2>;
-var<workgroup> xqs: array<vec2<f32>, CHUNK>;
-
-fn pack_x8(a: vec4<f32>, b: vec4<f32>, inv: f32) -> vec2<u32> {
-  let qa = vec4<i32>(round(a * inv));
-  let qb = vec4<i32>(round(b * inv));
-  return vec2<u32>(pack4xI8(vec4<i32>(qa.x, qa.z, qb.x, qb.z)), pack4xI8(vec4<i32>(qa.y, qa.w, qb.y, qb.w)));
-}
-
-// Quantize the staged f32 x (xs, natural order) of cg groups; barriers around it are the caller's.
-fn quantize_x(cg: u32, lid: u32) {
-  for (var g = lid; g < cg; g += WG_SIZE) {
-    var m = vec4<f32>(0.0);
-    for (var i = 0u; i < 8u; i++) { m = max(m, abs(xs[g * 8u + i])); }
-    let amax = max(max(m.x, m.y), max(m.z, m.w));
-    let inv = select(0.0, 127.0 / amax, amax > 0.0);
-    let w0 = pack_x8(xs[g * 8u], xs[g * 8u + 1u], inv);
-    let w1 = pack_x8(xs[g * 8u + 2u], xs[g * 8u + 3u], inv);
-    let w2 = pack_x8(xs[g * 8u + 4u], xs[g * 8u + 5u], inv);
-    let w3 = pack_x8(xs[g * 8u + 6u], xs[g * 8u + 7u], inv);
-    xq[2u * g] = vec4<u32>(w0.x, w1.x, w2.x, w3.x);
-    xq[2u * g + 1u] = vec4<u32>(w0.y, w1.y, w2.y, w3.y);
-    var qs = 0.0;
-    for (var i = 0u; i < 8u; i++) { qs += dot(round(xs[g * 8u + i] * inv), vec4<f32>(1.0)); }
-    xqs[g] = vec2<f32>(amax / 127.0, 8.0 * (amax / 127.0) * qs);
-  }
-}
-#endif
 var<workgroup> red: array<f32, TK * ROWS_PER_WG>;
 
 #if Q4_INPLACE
@@ -185,47 +154,6 @@ fn group_dot(wa: vec4<u32>, wb: vec4<u32>, xb: u32) -> f32 {
   return (dot(q8_4(wa.x), xv(xb)) + dot(q8_4(wa.y), xv(xb + 1u))) + (dot(q8_4(wa.z), xv(xb + 2u)) + dot(q8_4(wa.w), xv(xb + 3u)))
        + (dot(q8_4(wb.x), xv(xb + 4u)) + dot(q8_4(wb.y), xv(xb + 5u))) + (dot(q8_4(wb.z), xv(xb + 6u)) + dot(q8_4(wb.w), xv(xb + 7u)));
 }
-#endif
-
-#if RPAIR
-// Two rows' groups against the same x (R = 2): each x vector is read from workgroup memory once
-// for both rows, halving the x reads per weight byte (the q4 kernel is bound by those reads and
-// the decode arithmetic, not by DRAM: docs/BENCHMARKS.md "Kernels", third session).
-#if QBITS == 4
-#if Q4_INPLACE
-fn q4a(w: u32) -> vec4<f32> { return q4_in(w); }
-fn q4b(w: u32) -> vec4<f32> { return q4_in(w >> 16u); }
-#elif XSMEM
-fn q4a(w: u32) -> vec4<f32> { return q4_even(w); }
-fn q4b(w: u32) -> vec4<f32> { return q4_odd(w); }
-#else
-fn q4a(w: u32) -> vec4<f32> { return q4_lo4(w); }
-fn q4b(w: u32) -> vec4<f32> { return q4_hi4(w); }
-#endif
-// Σ over one q4 word (8 elements, x vectors xb and xb + 1) for both rows.
-fn word_dot2(a: u32, b: u32, xb: u32) -> vec2<f32> {
-  let x0 = xv(xb);
-  let x1 = xv(xb + 1u);
-  return vec2<f32>(dot(q4a(a), x0) + dot(q4b(a), x1), dot(q4a(b), x0) + dot(q4b(b), x1));
-}
-fn pair_dot(a: Group, b: Group, xb: u32) -> vec2<f32> {
-  let d = (word_dot2(a.w.x, b.w.x, xb) + word_dot2(a.w.y, b.w.y, xb + 2u))
-        + (word_dot2(a.w.z, b.w.z, xb + 4u) + word_dot2(a.w.w, b.w.w, xb + 6u));
-  return vec2<f32>(a.s, b.s) * d;
-}
-#else
-// Σ over two q8 words (8 elements, x vectors xb and xb + 1) for both rows.
-fn words_dot2(a0: u32, a1: u32, b0: u32, b1: u32, xb: u32) -> vec2<f32> {
-  let x0 = xv(xb);
-  let x1 = xv(xb + 1u);
-  return vec2<f32>(dot(q8_4(a0), x0) + dot(q8_4(a1), x1), dot(q8_4(b0), x0) + dot(q8_4(b1), x1));
-}
-fn pair_dot(a: Group, b: Group, xb: u32) -> vec2<f32> {
-  let d = (words_dot2(a.w.x, a.w.y, b.w.x, b.w.y, xb) + words_dot2(a.w.z, a.w.w, b.w.z, b.w.w, xb + 2u))
-        + (words_dot2(a.v.x, a.v.y, b.v.x, b.v.y, xb + 4u) + words_dot2(a.v.z, a.v.w, b.v.z, b.v.w, xb + 6u));
-  return vec2<f32>(a.s, b.s) * d;
-}
-#endif
 #endif
 
 // One group of one row: packed weights and scale (0 when `ok` is false: a padding slot).
@@ -329,26 +257,7 @@ fn step_dot(st: Step, gl: u32, xbase: u32) -> f32 {
   return a;
 }
 
-#if RPAIR
-// step_dot for rows[0] and rows[1] (same slots), x read once per vector.
-fn step_dot2(s0: Step, s1: Step, gl: u32, xbase: u32) -> vec2<f32> {
-  var a = pair_dot(s0.g0, s1.g0, xbase + gl * 8u);
-#if U >= 2
-  a += pair_dot(s0.g1, s1.g1, xbase + s0.q1 * 8u);
-#endif
-#if U >= 4
-  a += pair_dot(s0.g2, s1.g2, xbase + s0.q2 * 8u) + pair_dot(s0.g3, s1.g3, xbase + s0.q3 * 8u);
-#endif
-#if U >= 8
-  a += (pair_dot(s0.g4, s1.g4, xbase + s0.q4 * 8u) + pair_dot(s0.g5, s1.g5, xbase + s0.q5 * 8u)) + (pair_dot(s0.g6, s1.g6, xbase + s0.q6 * 8u) + pair_dot(s0.g7, s1.g7, xbase + s0.q7 * 8u));
-#endif
-#if U >= 16
-  a += ((pair_dot(s0.g8, s1.g8, xbase + s0.q8 * 8u) + pair_dot(s0.g9, s1.g9, xbase + s0.q9 * 8u)) + (pair_dot(s0.g10, s1.g10, xbase + s0.q10 * 8u) + pair_dot(s0.g11, s1.g11, xbase + s0.q11 * 8u)))
-     + ((pair_dot(s0.g12, s1.g12, xbase + s0.q12 * 8u) + pair_dot(s0.g13, s1.g13, xbase + s0.q13 * 8u)) + (pair_dot(s0.g14, s1.g14, xbase + s0.q14 * 8u) + pair_dot(s0.g15, s1.g15, xbase + s0.q15 * 8u)));
-#endif
-  return a;
-}
-#endif
+#include "gemv_variants"
 
 @compute @workgroup_size(WG_X)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,

@@ -19,11 +19,12 @@ import { nodeGpu } from '../../workers/gpu/node';
 import { createBindGroup, Recorder } from '../../workers/gpu/recorder';
 import { createGemm } from '../../workers/ops/gemm';
 import { createGemmSkinny } from '../../workers/ops/gemm-skinny';
-import { createGemv, defaultGemvConfig, gemvRouting, type GemvConfig } from '../../workers/ops/gemv';
+import { createGemv, defaultGemvConfig } from '../../workers/ops/gemv';
 import { createF32, type GpuTensor } from '../../workers/ops/types';
 import { packedBytes, type QuantKind } from '../../workers/storage/quant';
 import { STREAM_WGSL } from './peak';
 import { runMain } from '../cli';
+import { cfgName, confirmConfigs, fullConfigs, quickConfigs, splitConfigs, type SweepCfg } from './gemv-sweeps';
 
 const small = process.argv.includes('--small');
 const jsonIdx = process.argv.indexOf('--json');
@@ -38,7 +39,7 @@ const gemvOnly = process.argv.includes('--gemv-only');
 const quickSweep = process.argv.includes('--quick');
 /** Split-K sweep (and the size-matched streaming read). */
 const splitSweep = process.argv.includes('--split');
-/** The routing's default vs the previous one (gemvRouting.splitK off), both as y = Wx and y += Wx, plus diagnostics. */
+/** The default vs split-K, row pairs, int8 x and diagnostics (gemv-sweeps.ts confirmConfigs). */
 const confirmSweep = process.argv.includes('--confirm');
 const shapesArg = argVal('shapes');
 const kindsArg = (argVal('kinds') ?? 'q4,q8').split(',') as QuantKind[];
@@ -188,70 +189,6 @@ function copiesFor(bytes: number): number {
   return Math.max(1, Math.min(small ? 4 : 512, Math.ceil((small ? 8 << 20 : 256 << 20) / bytes)));
 }
 
-/** A swept GEMV: workgroup shape, and whether it runs as y += W x (residual-add epilogue). */
-type SweepCfg = GemvConfig & { acc?: boolean };
-
-function cfgName(c: SweepCfg): string {
-  const split = (c.ksplit ?? 1) > 1 ? `-k${c.ksplit}${c.ksplitReduce === 'atomic' ? 'atomic' : 'pass'}` : '';
-  return `tn${c.tn}xtk${c.tk}xr${c.r}xu${c.u ?? 1}${c.pairRows ? '-pair' : ''}${c.xInt8 ? '-xint8' : ''}${c.unpackBuiltins ? '-builtins' : ''}${c.q4InPlace ? '-inplace' : ''}${c.prefetch ? '-prefetch' : ''}${c.xsmem === false ? '-xglobal' : ''}${split}${c.acc ? '-acc' : ''}${c.loadsOnly ? '-LOADSONLY' : ''}`;
-}
-
-/**
- * Split-K sweep for an [n, k] GEMV: for 1, 2, 4, 8 slices, every 32- or 64-row shape whose
- * k-lanes x groups in flight cover one slice in one step (x staged per slice), both reductions
- * where they apply, and the no-split default as y += W x too (the atomic variants' baseline).
- */
-function splitConfigs(def: GemvConfig, k: number, kind: QuantKind, maxWg: number): SweepCfg[] {
-  const groups = k / 32;
-  const out: SweepCfg[] = [def, { ...def, acc: true }];
-  for (const ks of [1, 2, 4, 8]) {
-    const slice = Math.ceil(groups / ks);
-    for (const tn of [32, 64]) {
-      for (const u of [2, 4, 8, 16]) {
-        let tk = 1;
-        while (tk * u < slice && tn * tk * 2 <= maxWg) tk *= 2;
-        if (tn * tk < 128 || tk * u < slice) continue;
-        const base: SweepCfg = { tn, tk, r: 1, u, chunk: tk * u, q4InPlace: kind === 'q4', ...(ks > 1 ? { ksplit: ks } : {}) };
-        out.push(base);
-        if (ks > 1) out.push({ ...base, acc: true }, { ...base, acc: true, ksplitReduce: 'atomic' });
-      }
-    }
-  }
-  return out;
-}
-
-/**
- * The default as y = W x and as y += W x, the split-K routing's pick (gemvRouting.splitK on) as
- * y += W x, x-sharing row pairs and int8-x (q4) variants of the default and of nearby shapes, and
- * on the 11008x4096 target the loads-only diagnostic (same memory traffic, no q4 decode or x reads).
- */
-function confirmConfigs(n: number, k: number, kind: QuantKind, maxWg: number): SweepCfg[] {
-  const def = defaultGemvConfig(n, k, maxWg, false, false);
-  gemvRouting.splitK = true;
-  const split: SweepCfg = { ...defaultGemvConfig(n, k, maxWg, false, true), acc: true };
-  gemvRouting.splitK = false;
-  const out: SweepCfg[] = [def, { ...def, acc: true }, split];
-  const groups = k / 32;
-  const want = Math.min(groups, 128); // groups one step should cover (x staged for up to 256)
-  for (const tn of [16, 32]) {
-    for (const u of [2, 4, 8, 16]) {
-      let tk = 1;
-      while (tk * u < want && tn * tk * 2 <= Math.min(maxWg, 512)) tk *= 2;
-      if (tn * tk < 64 || tk * u < want || tk * u > 256) continue;
-      out.push({ tn, tk, r: 2, u, chunk: tk * u, q4InPlace: true, pairRows: true });
-    }
-  }
-  if (kind === 'q4') {
-    out.push({ ...def, xInt8: true }, { tn: 32, tk: 8, r: 1, u: 16, chunk: 128, xInt8: true }, { tn: 16, tk: 16, r: 1, u: 8, chunk: 128, xInt8: true }, { tn: 32, tk: 32, r: 1, u: 4, chunk: 128, xInt8: true });
-  }
-  if (n === 11008 && k === 4096 && kind === 'q4') {
-    // Where the time beyond the loads goes (docs/BENCHMARKS.md "Kernels", third session): weight
-    // loads issued before x is staged, and x read straight from the buffer (no staging, no barrier).
-    out.push({ ...def, loadsOnly: true }, { ...def, prefetch: true }, { ...def, xsmem: false }, { ...def, prefetch: true, loadsOnly: true });
-  }
-  return out.filter((c) => c.tn * c.tk <= maxWg);
-}
-
 /** Streaming read of `bytes` per call over the same number of copies as a GEMV of that size, dependent dispatches. */
 async function streamSized(ctx: GpuContext, bytes: number, peak: number): Promise<void> {
   bytes = Math.ceil(bytes / 16) * 16;
@@ -291,65 +228,8 @@ async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number,
     : splitSweep
     ? splitConfigs(def, k, kind, maxWg)
     : quickSweep
-    ? [
-        def,
-        { tn: 32, tk: 32, r: 1, u: 2, chunk: 64 },
-        { tn: 32, tk: 16, r: 1, u: 4, chunk: 64 },
-        { tn: 32, tk: 16, r: 1, u: 8, chunk: 128 },
-        { tn: 32, tk: 8, r: 1, u: 8, chunk: 64 },
-        { tn: 32, tk: 16, r: 1, u: 8, chunk: 128, unpackBuiltins: true },
-        { tn: 64, tk: 8, r: 1, u: 8, chunk: 64 },
-        { tn: 32, tk: 8, r: 4, u: 1, chunk: 64 },
-        { tn: 32, tk: 16, r: 4, u: 1, chunk: 64 },
-        { tn: 32, tk: 8, r: 8, u: 1, chunk: 64 },
-        { tn: 32, tk: 8, r: 4, u: 2, chunk: 64 },
-        // First step's loads issued before x is staged (r = 1 only).
-        { tn: 32, tk: 16, r: 1, u: 8, chunk: 128, prefetch: true },
-        { tn: 32, tk: 16, r: 1, u: 4, chunk: 64, prefetch: true },
-        { tn: 32, tk: 32, r: 1, u: 2, chunk: 64, prefetch: true },
-        { tn: 32, tk: 32, r: 1, u: 4, chunk: 128, prefetch: true },
-        { tn: 16, tk: 16, r: 1, u: 8, chunk: 128, prefetch: true },
-        { tn: 32, tk: 8, r: 1, u: 8, chunk: 64, prefetch: true },
-        ...(kind === 'q4'
-          ? [
-              { tn: 32, tk: 16, r: 1, u: 8, chunk: 128, q4InPlace: true },
-              { tn: 32, tk: 16, r: 1, u: 8, chunk: 128, q4InPlace: true, prefetch: true },
-              { tn: 32, tk: 8, r: 4, u: 1, chunk: 64, q4InPlace: true },
-            ]
-          : []),
-      ].filter((c) => c.tn * c.tk <= maxWg)
-    : [
-        def,
-        ...[1, 2, 4].map((u) => ({ tn: 32, tk: 8, r: 1, u, chunk: 64 })),
-        ...[2, 4].map((u) => ({ tn: 32, tk: 8, r: 2, u, chunk: 64 })),
-        { tn: 32, tk: 8, r: 4, u: 1, chunk: 64 },
-        { tn: 32, tk: 8, r: 4, u: 2, chunk: 64 },
-        ...[2, 4].map((u) => ({ tn: 16, tk: 16, r: 1, u, chunk: 64 })),
-        ...[2, 4].map((u) => ({ tn: 16, tk: 16, r: 2, u, chunk: 64 })),
-        ...[1, 2, 4].map((u) => ({ tn: 32, tk: 16, r: 1, u, chunk: 64 })),
-        ...[2, 4].map((u) => ({ tn: 32, tk: 32, r: 1, u, chunk: 128 })),
-        { tn: 32, tk: 16, r: 4, u: 1, chunk: 64 },
-        { tn: 32, tk: 32, r: 4, u: 1, chunk: 64 },
-        { tn: 32, tk: 32, r: 2, u: 2, chunk: 64 },
-        { tn: 32, tk: 16, r: 2, u: 2, chunk: 64 },
-        { ...def, unpackBuiltins: true },
-        { ...def, xsmem: false },
-        { tn: 32, tk: 16, r: 1, u: 4, xsmem: false, chunk: 64 },
-        { tn: 32, tk: 8, r: 2, u: 2, xsmem: false, chunk: 64 },
-        { tn: 32, tk: 8, r: 4, u: 1, xsmem: false, chunk: 64 },
-        { tn: 16, tk: 16, r: 1, u: 2, xsmem: false, chunk: 64 },
-        { tn: 32, tk: 32, r: 1, u: 2, xsmem: false, chunk: 64 },
-        // Whole K in flight at once: one step of 4-8 groups per thread, x staged once.
-        { tn: 32, tk: 32, r: 1, u: 4, chunk: 128 },
-        { tn: 32, tk: 16, r: 1, u: 8, chunk: 128 },
-        { tn: 16, tk: 16, r: 1, u: 8, chunk: 128 },
-        { tn: 32, tk: 8, r: 1, u: 8, chunk: 64 },
-        { tn: 32, tk: 8, r: 2, u: 8, chunk: 64 },
-        { tn: 32, tk: 16, r: 2, u: 4, chunk: 128 },
-        { tn: 32, tk: 16, r: 1, u: 8, chunk: 128, xsmem: false },
-        { tn: 32, tk: 8, r: 1, u: 8, chunk: 64, xsmem: false },
-        { tn: 32, tk: 4, r: 2, u: 8, chunk: 64, xsmem: false },
-      ].filter((c) => c.tn * c.tk <= maxWg);
+    ? quickConfigs(def, kind, maxWg)
+    : fullConfigs(def, maxWg);
   const reps = Math.max(20, Math.min(2000, Math.ceil((small ? 2e7 : 4e9) / bytes)));
   let best = { gbs: 0, name: '' };
   const seen = new Set<string>();

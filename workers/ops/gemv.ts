@@ -8,6 +8,7 @@ import { createBindGroup, type BufferBinding, type Recorder } from '../gpu/recor
 import gemvF32Src from '../../shaders/gemv_f32.wgsl?raw';
 import gemvQSrc from '../../shaders/gemv.wgsl?raw';
 import gemvReduceSrc from '../../shaders/gemv_reduce.wgsl?raw';
+import gemvVariantsSrc from '../../shaders/gemv_variants.wgsl?raw';
 import type { KvLayer } from './kv-cache-ops';
 import { bindScales, bindTensor, expectShape, grid2d, numel, OpShapeError, type GpuTensor, type Op } from './types';
 
@@ -260,6 +261,7 @@ export class Gemv implements Op<GemvArgs | void> {
       this.kernel = ctx.pipelines.get({
         op: 'gemv_q',
         source: gemvQSrc,
+        includes: { gemv_variants: gemvVariantsSrc },
         workgroupSize: [wg, 1, 1],
         defines: {
           QBITS: w.dtype === 'q4' ? 4 : 8, WQ: w.dtype === 'q4' ? 4 : 8, TN: cfg.tn, TK: cfg.tk, R: cfg.r, U: cfg.u ?? 1, XSMEM: cfg.xsmem ?? true,
