@@ -65,6 +65,15 @@ export function confirmConfigs(n: number, k: number, kind: QuantKind, maxWg: num
     // Where the time beyond the loads goes (docs/BENCHMARKS.md "Kernels", third session): weight
     // loads issued before x is staged, and x read straight from the buffer (no staging, no barrier).
     out.push({ ...def, loadsOnly: true }, { ...def, prefetch: true }, { ...def, xsmem: false }, { ...def, prefetch: true, loadsOnly: true });
+    // x read straight from the buffer (warp-uniform addresses: L1 broadcasts) at other shapes
+    out.push(
+      { ...def, xsmem: false, loadsOnly: true },
+      { tn: 32, tk: 16, r: 1, u: 8, chunk: 128, xsmem: false },
+      { tn: 32, tk: 8, r: 1, u: 16, chunk: 128, q4InPlace: true, xsmem: false },
+      { tn: 64, tk: 8, r: 1, u: 16, chunk: 128, q4InPlace: true, xsmem: false },
+      { tn: 32, tk: 32, r: 1, u: 4, chunk: 128, q4InPlace: true, xsmem: false },
+      { tn: 32, tk: 8, r: 2, u: 8, chunk: 64, q4InPlace: true, xsmem: false },
+    );
   }
   return out.filter((c) => c.tn * c.tk <= maxWg);
 }
