@@ -18,8 +18,6 @@
 // EPI_ROPE (with NO_Y) applies RoPE and writes Q and the KV cache instead of y (see below).
 // PREFETCH (R = 1 with x staged): each chunk's first step of weight loads is issued before x is
 // staged. Requires K % 32 == 0 and x_off % 4 == 0.
-// PIPE (R = 1, no PREFETCH / RPAIR): steps are software-pipelined, step s + 1's loads issued
-// before step s's math (pays with U x TK covering a chunk in two or more steps).
 // Split-K (KSPLIT > 1): the grid is row blocks x KSPLIT; workgroup (rb, s) covers groups
 // [s p.kslice, min((s + 1) p.kslice, K / 32)) of its rows (x staged for that slice only), so a
 // call has KSPLIT times more, shorter workgroups. The slices' sums meet either
@@ -324,21 +322,6 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 #else
     let first = lk;
 #endif
-#if PIPE
-    // Software pipeline (R = 1): the next step's weight loads are issued before this step's
-    // decode arithmetic, so a thread's loads overlap its own math. With one wave of workgroups
-    // (11008x4096: ~2.6 per SM) no other warp arrives later to fill the gap: without this the
-    // loads all land first and the arithmetic (~1/3 of the kernel's time) runs after them.
-    var cur: Step;
-    if (first < cg) { cur = step_loads(c0, first, cg, true, rows[0]); }
-    for (var gl = first; gl < cg; gl += TK * U) {
-      let gn = gl + TK * U;
-      var nxt = cur;
-      if (gn < cg) { nxt = step_loads(c0, gn, cg, true, rows[0]); }
-      acc[0] += step_dot(cur, gl, xbase);
-      cur = nxt;
-    }
-#else
     for (var gl = first; gl < cg; gl += TK * U) {
 #if RPAIR
       let d = step_dot2(step_loads(c0, gl, cg, true, rows[0]), step_loads(c0, gl, cg, true, rows[1]), gl, xbase);
@@ -348,7 +331,6 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       for (var r = 0u; r < R; r++) { acc[r] += step_dot(step_loads(c0, gl, cg, true, rows[r]), gl, xbase); }
 #endif
     }
-#endif
 #if XSMEM
     workgroupBarrier();
 #endif

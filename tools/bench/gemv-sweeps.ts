@@ -10,7 +10,7 @@ export type SweepCfg = GemvConfig & { acc?: boolean };
 /** A config's name in the benchmark log (tnAxtkBxrCxuD plus its options). */
 export function cfgName(c: SweepCfg): string {
   const split = (c.ksplit ?? 1) > 1 ? `-k${c.ksplit}${c.ksplitReduce === 'atomic' ? 'atomic' : 'pass'}` : '';
-  return `tn${c.tn}xtk${c.tk}xr${c.r}xu${c.u ?? 1}${c.pairRows ? '-pair' : ''}${c.xInt8 ? '-xint8' : ''}${c.unpackBuiltins ? '-builtins' : ''}${c.q4InPlace ? '-inplace' : ''}${c.prefetch ? '-prefetch' : ''}${c.pipeline ? '-pipe' : ''}${c.xsmem === false ? '-xglobal' : ''}${split}${c.acc ? '-acc' : ''}${c.loadsOnly ? '-LOADSONLY' : ''}`;
+  return `tn${c.tn}xtk${c.tk}xr${c.r}xu${c.u ?? 1}${c.pairRows ? '-pair' : ''}${c.xInt8 ? '-xint8' : ''}${c.unpackBuiltins ? '-builtins' : ''}${c.q4InPlace ? '-inplace' : ''}${c.prefetch ? '-prefetch' : ''}${c.xsmem === false ? '-xglobal' : ''}${split}${c.acc ? '-acc' : ''}${c.loadsOnly ? '-LOADSONLY' : ''}`;
 }
 
 /**
@@ -74,11 +74,6 @@ export function confirmConfigs(n: number, k: number, kind: QuantKind, maxWg: num
       { tn: 32, tk: 32, r: 1, u: 4, chunk: 128, q4InPlace: true, xsmem: false },
       { tn: 32, tk: 8, r: 2, u: 8, chunk: 64, q4InPlace: true, xsmem: false },
     );
-    // software-pipelined steps: 2-8 steps a thread, the next step's loads before this step's math
-    for (const [tn, tk, u] of [[32, 16, 4], [32, 8, 8], [32, 8, 4], [32, 16, 2], [64, 8, 4], [32, 4, 8], [16, 16, 4], [32, 32, 2]]) {
-      if (tn * tk <= maxWg) out.push({ tn, tk, r: 1, u, chunk: 128, q4InPlace: true, pipeline: true });
-    }
-    out.push({ tn: 32, tk: 8, r: 1, u: 8, chunk: 128, q4InPlace: true }, { tn: 32, tk: 8, r: 1, u: 4, chunk: 128, q4InPlace: true });
   }
   return out.filter((c) => c.tn * c.tk <= maxWg);
 }

@@ -117,20 +117,6 @@ describe.each(['q4', 'q8'] as const)('gemv %s', (dtype) => {
     }
   });
 
-  it('matches with software-pipelined steps (several steps a chunk, a ragged last step, lanes past a chunk, direct x)', async () => {
-    for (const config of [
-      // 13 groups: 2 lanes x 2 in flight = 4 a step, 4 steps (last one short)
-      { tn: 16, tk: 2, r: 1, chunk: 64, u: 2, pipeline: true, q4InPlace: true },
-      // chunks of 3 groups, 4 lanes: lanes past the chunk load nothing
-      { tn: 32, tk: 4, r: 1, chunk: 3, u: 1, pipeline: true },
-      { tn: 32, tk: 2, r: 1, chunk: 64, u: 4, pipeline: true, xsmem: false },
-      { tn: 16, tk: 4, r: 1, chunk: 5, u: 2, pipeline: true, q4InPlace: true },
-    ]) {
-      const { got, want, abs } = await runGemv(dtype, 70, 416, { bias: true, xOff: 32, yOff: 2, config });
-      expect(maxScaledError(got, want, abs)).toBeLessThan(TOL);
-    }
-  });
-
   it('matches with split-K and a second pass (ragged slices, an empty slice, bias, offsets, several chunks)', async () => {
     for (const config of [
       // 13 groups over 4 slices of 4 (last one short), 8 in flight per thread.

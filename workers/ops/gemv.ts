@@ -50,11 +50,6 @@ export interface GemvConfig {
   /** With r = 2: read each x vector once for both rows of a thread (halves x reads per weight byte). */
   pairRows?: boolean;
   /**
-   * r = 1 without prefetch: software-pipelined steps, the next step's loads issued before this
-   * step's math (gemv.wgsl PIPE); needs tk x u to cover a chunk in two or more steps to matter.
-   */
-  pipeline?: boolean;
-  /**
    * Benchmark diagnostic, never for inference: q4 groups are not decoded (one integer op per
    * group instead of the dot product), so a sweep can time the same loads, staging, barriers and
    * reduction without the arithmetic. The result is not W x.
@@ -276,7 +271,6 @@ export class Gemv implements Op<GemvArgs | void> {
           RPAIR: !!cfg.pairRows && cfg.r === 2,
           X_INT8: w.dtype === 'q4' && !!cfg.xInt8 && ctx.caps.packed4x8 && (cfg.xsmem ?? true) && !cfg.pairRows,
           PREFETCH: !!cfg.prefetch && cfg.r === 1 && (cfg.xsmem ?? true),
-          PIPE: !!cfg.pipeline && cfg.r === 1 && !(cfg.prefetch && (cfg.xsmem ?? true)),
           ...fuseDefines,
           ...this.ropeDefines(rk, !!bias, !!nw),
           KSPLIT: ks,
