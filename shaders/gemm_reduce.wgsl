@@ -1,8 +1,9 @@
-// Split-K epilogue of the tiled GEMM (shaders/gemm.wgsl with SPLITK): sums the S raw partial
-// products part[(s * M + m) * N + n] over the K slices and writes
-// Y[y_off + m * N + n] = sum_s part (+ bias[n]) (then gelu_tanh with GELU). One thread per output,
-// grid folded to 2-D (flat_wg). Slices are summed in order, so the result does not depend on
-// scheduling.
+// Split-K epilogue of the tiled GEMM (shaders/gemm.wgsl with SPLITK) and of the split-K GEMV
+// (shaders/gemv.wgsl with SPLIT_PART, M = 1): sums the S raw partial products
+// part[(s * M + m) * N + n] over the K slices and writes Y[y_off + m * N + n] = sum_s part
+// (+ bias[n]) (then gelu_tanh with GELU; with EPI_ADD the sum is added to Y instead: the GEMV's
+// residual stream, one writer per element). One thread per output, grid folded to 2-D
+// (flat_wg). Slices are summed in order, so the result does not depend on scheduling.
 #include "common"
 
 struct Params { M: u32, N: u32, S: u32, y_off: u32 }
@@ -32,5 +33,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 #if GELU
   acc = gelu_tanh(acc);
 #endif
+#if EPI_ADD
+  y[p.y_off + id] = y[p.y_off + id] + acc;
+#else
   y[p.y_off + id] = acc;
+#endif
 }

@@ -22,7 +22,7 @@
 // [s p.kslice, min((s + 1) p.kslice, K / 32)) of its rows (x staged for that slice only), so a
 // call has KSPLIT times more, shorter workgroups. The slices' sums meet either
 //   SPLIT_PART:   in y, which then holds partials [KSPLIT, N] (no bias, no epilogue; y_off unused),
-//                 summed by shaders/gemv_reduce.wgsl (bias and residual add there), or
+//                 summed by shaders/gemm_reduce.wgsl (bias and residual add there), or
 //   SPLIT_ATOMIC: in y itself by atomic float adds (a compare-exchange loop on the bits; y += Wx,
 //                 so only for the residual-add epilogue; bias added by slice 0). The order of the
 //                 KSPLIT adds varies, so results vary in the last bits from call to call.

@@ -7,7 +7,7 @@ import type { Kernel } from '../gpu/pipelines';
 import { createBindGroup, type BufferBinding, type Recorder } from '../gpu/recorder';
 import gemvF32Src from '../../shaders/gemv_f32.wgsl?raw';
 import gemvQSrc from '../../shaders/gemv.wgsl?raw';
-import gemvReduceSrc from '../../shaders/gemv_reduce.wgsl?raw';
+import gemmReduceSrc from '../../shaders/gemm_reduce.wgsl?raw';
 import gemvVariantsSrc from '../../shaders/gemv_variants.wgsl?raw';
 import type { KvLayer } from './kv-cache-ops';
 import { bindScales, bindTensor, expectShape, grid2d, numel, OpShapeError, type GpuTensor, type Op } from './types';
@@ -36,7 +36,7 @@ export interface GemvConfig {
   ksplit?: number;
   /**
    * How split-K partial sums meet: 'pass' (default) writes partials [ksplit, N] to a scratch
-   * buffer and a second dispatch (shaders/gemv_reduce.wgsl) sums them with bias and residual add;
+   * buffer and a second dispatch (shaders/gemm_reduce.wgsl, M = 1) sums them with bias and residual add;
    * 'atomic' adds each slice into y with atomic float adds (only with fuse.accumulate: y += W x;
    * last-bit results vary with the order the slices land in).
    */
@@ -172,7 +172,7 @@ export class Gemv implements Op<GemvArgs | void> {
   private readonly bindGroup: GPUBindGroup;
   private readonly params = new Uint32Array(8);
   private readonly workgroups: [number, number];
-  /** Split-K second pass (ksplit > 1 with 'pass'): kernel, bindings, params [N, y_off, 0, 0], grid. */
+  /** Split-K second pass (ksplit > 1 with 'pass'): kernel, bindings, params [M = 1, N, S = ksplit, y_off], grid. */
   private readonly reduce: { kernel: Kernel; bindGroup: GPUBindGroup; params: Uint32Array; workgroups: [number, number] } | null = null;
   /** Workgroups per row block along K (1 without split-K). */
   readonly ksplit: number = 1;
@@ -274,7 +274,7 @@ export class Gemv implements Op<GemvArgs | void> {
           ...fuseDefines,
           ...this.ropeDefines(rk, !!bias, !!nw),
           KSPLIT: ks,
-          // Split-K: the partials carry no bias and no epilogue (gemv_reduce.wgsl adds them);
+          // Split-K: the partials carry no bias and no epilogue (gemm_reduce.wgsl adds them);
           // atomic adds go to y as bits after the other bindings (NO_Y).
           ...(partial ? { HAS_BIAS: false, EPI_ADD: false, NW_BINDING: 5, SPLIT_PART: true } : {}),
           ...(atomic ? { EPI_ADD: false, NO_Y: true, NW_BINDING: bias ? 5 : 4, SPLIT_ATOMIC: true, YA_BINDING: 4 + (bias ? 1 : 0) + (nw ? 1 : 0) } : {}),
@@ -296,17 +296,17 @@ export class Gemv implements Op<GemvArgs | void> {
         const part = ctx.buffers.create(ks * n * 4, 'gemv.partials');
         buffers.push(part);
         const reduceKernel = ctx.pipelines.get({
-          op: 'gemv_reduce',
-          source: gemvReduceSrc,
+          op: 'gemm_reduce',
+          source: gemmReduceSrc,
           workgroupSize: [GEMV_REDUCE_WG, 1, 1],
-          defines: { KSPLIT: `${ks}u`, HAS_BIAS: !!bias, EPI_ADD: !!fuse.accumulate },
+          defines: { HAS_BIAS: !!bias, EPI_ADD: !!fuse.accumulate },
           bindings: ['read', 'rw', ...(bias ? (['read'] as const) : [])],
         });
         const rb: BufferBinding[] = [part, bindTensor(y), ...(bias ? [bindTensor(bias)] : [])];
         this.reduce = {
           kernel: reduceKernel,
           bindGroup: createBindGroup(ctx, reduceKernel, rb, `gemv_reduce ${n}x${ks}`),
-          params: new Uint32Array([n, 0, 0, 0]),
+          params: new Uint32Array([1, n, ks, 0]),
           workgroups: grid2d(ctx, Math.ceil(n / GEMV_REDUCE_WG)),
         };
       } else if (!rk && !atomic) {
@@ -355,7 +355,7 @@ export class Gemv implements Op<GemvArgs | void> {
     rec.dispatch(this.kernel, this.bindGroup, p, this.workgroups[0], this.workgroups[1]);
     const r = this.reduce;
     if (r) {
-      r.params[1] = yOff;
+      r.params[3] = yOff;
       rec.dispatch(r.kernel, r.bindGroup, r.params, r.workgroups[0], r.workgroups[1]);
     }
   }

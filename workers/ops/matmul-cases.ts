@@ -48,7 +48,7 @@ export async function matmulCase(ctx: GpuContext, dtype: WeightType, m: number, 
     // the 32 x 64 tile, K in 3 slices + the reduce pass (what short prompts get on a GPU)
     createGemm(ctx, { w, x, y, bias: b, maxM: m, simple: false, plan: { tile: GEMM_TILE_SMALL, splits: 3 } }).record(rec, { m });
   } else if (force === 'gemv-splitk') {
-    // the GPU GEMV shape with K in 3 slices + the gemv_reduce pass (bias there): GemvConfig.ksplit
+    // the GPU GEMV shape with K in 3 slices + the gemm_reduce pass (bias there): GemvConfig.ksplit
     const config = { ...defaultGemvConfig(n, k, ctx.caps.maxComputeInvocationsPerWorkgroup, false), ksplit: 3 };
     createGemv(ctx, { w, x, y, bias: b, config }).record(rec);
   } else if (force === 'gemv-gpu') {
