@@ -31,12 +31,7 @@ def object_cover(sc: scenes.Scene, n_tiles: int, longest_tiles: int = 4) -> np.n
     """(n_tiles, 16) uint8: bit i set where object i overlaps the token's cell (tiles row-major, then
     the global image last; cells as data.aux_labels: 0.7 x radius around the centre)."""
     cover = np.zeros((n_tiles, 16), dtype=np.uint8)
-    if sc.width >= sc.height:
-        cols = longest_tiles
-        rows = (n_tiles - 1) // cols
-    else:
-        rows = longest_tiles
-        cols = (n_tiles - 1) // rows
+    rows, cols = scenes.tile_grid(sc, n_tiles, longest_tiles)
     gh, gw = rows * 4, cols * 4  # token grid over all tiles
     for i, o in enumerate(sc.objects):
         bit = np.uint8(1 << i)

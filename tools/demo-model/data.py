@@ -65,12 +65,7 @@ def aux_labels(sc: scenes.Scene, n_tiles: int, longest_tiles: int = 4) -> np.nda
     the token's cell; on the global image also the 3x3 region bits and (u, v) of the object whose
     centre is in the cell, with the last column flagging where those are defined."""
     lab = np.zeros((n_tiles, 16, AUX_DIM + 1), dtype=np.float32)
-    if sc.width >= sc.height:
-        cols = longest_tiles
-        rows = (n_tiles - 1) // cols
-    else:
-        rows = longest_tiles
-        cols = (n_tiles - 1) // rows
+    rows, cols = scenes.tile_grid(sc, n_tiles, longest_tiles)
     gh, gw = rows * 4, cols * 4  # token grid over all tiles
     for o in sc.objects:
         u, v = o.cx / sc.width, o.cy / sc.height

@@ -324,6 +324,14 @@ def heldout(n_per_type: int, render: bool = True) -> list[dict]:
     return items
 
 
+def tile_grid(sc: Scene, n_tiles: int, longest_tiles: int = 4) -> tuple[int, int]:
+    """(rows, cols) of the local tiles of a scene split into n_tiles (the global image last): the
+    longer side has longest_tiles tiles."""
+    if sc.width >= sc.height:
+        return (n_tiles - 1) // longest_tiles, longest_tiles
+    return longest_tiles, (n_tiles - 1) // longest_tiles
+
+
 if __name__ == "__main__":  # quick look: python3 scenes.py OUT_DIR
     import sys
     out = sys.argv[1] if len(sys.argv) > 1 else "/tmp/scenes"
@@ -336,3 +344,4 @@ if __name__ == "__main__":  # quick look: python3 scenes.py OUT_DIR
         print(i, sc.width, sc.height, describe(sc))
         for t in QTYPES:
             print("  ", make_qa(sc, r, t))
+
