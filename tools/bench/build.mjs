@@ -1,5 +1,6 @@
 // Bundles the end-to-end benchmark (tools/bench/bench.ts -> dist-bench/bench.mjs) and the parity
-// runner for the GPU host (tools/parity/run.ts -> dist-bench/parity.mjs) for plain Node + Dawn:
+// runner (tools/parity/run.ts -> dist-bench/parity.mjs) and the photo-to-first-token bench
+// (tools/bench/vlm.ts, vlm-prev-routing.ts) for the GPU host, for plain Node + Dawn:
 // the GPU host has no node_modules, so Dawn comes from $DAWN_NODE_PATH (workers/gpu/node.ts) and
 // WGSL `?raw` imports are inlined by the shared esbuild plugin. bundleForDawn() also serves
 // build-kernels.mjs.
@@ -37,4 +38,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   // sharp (native) under Node, and transformers.js requires onnxruntime-node at load; both stay
   // external (on the GPU host, tools/parity/idefics3_host.sh unpacks sharp next to the bundle).
   await bundleForDawn('tools/bench/vlm.ts', 'dist-bench/vlm.mjs', ['sharp', 'onnxruntime-node']);
+  // the same with the GEMM / attention routing before issue 3's third session (before/after TTFT)
+  await bundleForDawn('tools/bench/vlm-prev-routing.ts', 'dist-bench/vlm-prev-routing.mjs', ['sharp', 'onnxruntime-node']);
 }

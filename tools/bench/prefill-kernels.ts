@@ -1,5 +1,5 @@
 // Prefill GEMM and decode-attention kernel sweep (issue 3, third session), Node + Dawn; bundled
-// by `node tools/bench/build-prefill.mjs` to dist-bench-3b/prefill-kernels.mjs for the GPU host.
+// by `node tools/bench/build-kernels.mjs` to dist-bench/prefill-kernels.mjs for the GPU host.
 //   gemm       every layer product of SmolLM2-135M / 360M / Qwen2-0.5B (q4; --quants) at M = 32..1024
 //              prompt rows: the planner's choice (gemmPlan), the previous routing (64 x 128, no
 //              split), and a grid of tiles x split-K slices x prefetch (suffix p); plus the skinny
@@ -11,7 +11,7 @@
 // plus the dispatch gaps a forward pass has), cycling through one weight copy per layer so the
 // weights are not all L2-resident; median of 3 passes. Without timestamp-query (SwiftShader) the
 // wall time of the submit is used instead (--small: a smoke run of the harness only).
-// Usage: node dist-bench-3b/prefill-kernels.mjs [--small] [--json FILE] [--only gemm|attention] [--quants q4,q8]
+// Usage: node dist-bench/prefill-kernels.mjs [--small] [--json FILE] [--only gemm|attention] [--quants q4,q8]
 //   [--models a,b] [--ms 16,512,...] [--keys 64,...] [--nodes 1,7,16]
 import { writeFileSync } from 'node:fs';
 import { createGpuContext, type GpuContext } from '../../workers/gpu/context';
