@@ -102,7 +102,7 @@ def main() -> None:
     rng = random.Random(0)
     batch = pool.make_batch(sp.items, 2, tok.pad_token_id, rng, "cuda")
     with torch.no_grad():
-        hidden, _ = train.vlm_forward(model, batch, model.config.image_token_id, hf_files.IMAGE_SEQ_LEN)
+        hidden, _, _ = train.vlm_forward(model, batch, model.config.image_token_id, hf_files.IMAGE_SEQ_LEN)
         ours = model.lm_head(hidden)
         worst = 0.0
         for j in range(batch["input_ids"].shape[0]):

@@ -21,7 +21,10 @@ Runs on the GPU host (torch + transformers + tokenizers + pillow + numpy, no net
    --attn-sup-layers) against the tokens covering the object a colour / shape / position question
    names (training only: the exported architecture is SmolVLM's); --probe-kind logs online linear
    probes of the kind of shape per text layer (image tokens, the answer position's attention read-out
-   and its own input: `attn_sup.KindProbes`);
+   and its own input: `attn_sup.KindProbes`); --aux-layers 1,2 puts the auxiliary targets on the
+   image tokens' hidden states entering those text layers too (fresh training-only heads after each
+   layer's input RMSNorm), so layer 0 cannot wash the kind out of them (docs/DEMO_MODEL.md,
+   "Probe run");
 4. export: f16 safetensors + configs + tokenizer/processor files, laid out like SmolVLM;
    the fp32 checkpoint goes to --ckpt-out as two safetensors files (each < 16 MiB).
 """
@@ -73,6 +76,9 @@ def parse_args():
     p.add_argument("--aux-kind-weight", type=float, default=1.0,
                    help="(with --aux-balanced) weight of the shape-kind bits on tile tokens (not the global image)")
     p.add_argument("--vision-lr-mult", type=float, default=1.0, help="learning rate of vision tower + connector, x --lr")
+    p.add_argument("--aux-layers", default="",
+                   help="text layers (1..n-1) whose input hidden states at image tokens also get the auxiliary targets")
+    p.add_argument("--aux-layers-weight", type=float, default=1.0, help="weight of the --aux-layers losses (mean over layers)")
     p.add_argument("--qa-weights", default="", help="question-type weights, e.g. color=1.5,describe=1 (rest: data.QA_WEIGHTS)")
     p.add_argument("--aux-weight", type=float, default=1.0)
     p.add_argument("--connector-scale", type=float, default=1.0,
@@ -201,12 +207,15 @@ def export(model, processor, out: str, meta: dict) -> None:
         json.dump(meta, f, indent=2)
 
 
-def vlm_forward(model, batch: dict, image_token_id: int, tokens_per_tile: int):
+def vlm_forward(model, batch: dict, image_token_id: int, tokens_per_tile: int, layers: tuple[int, ...] = ()):
     """The Idefics3 forward with each scene's tiles encoded once for all of its questions:
     vision tower + connector over (sum n_i) tiles, features copied over the <image> embeddings
     of every sequence of that scene (what Idefics3Model.inputs_merger does), then the Llama.
     checks.py verifies it equals Idefics3ForConditionalGeneration's own forward.
-    returns hidden (B, L, H), connector features (sum n_i, tokens_per_tile, H)"""
+    layers: text layers whose input hidden states at the image tokens are returned per scene token
+    (averaged over the scene's sequences, which share the prompt before the image, so they agree).
+    returns hidden (B, L, H), connector features (sum n_i, tokens_per_tile, H),
+    {layer: (sum n_i, tokens_per_tile, H)}"""
     pv = batch["tiles"].float() / 127.5 - 1.0                                   # (T, 3, S, S) in [-1, 1]
     ps = model.config.vision_config.patch_size
     pam = torch.ones((pv.shape[0], pv.shape[2] // ps, pv.shape[3] // ps), dtype=torch.bool, device=pv.device)
@@ -216,9 +225,19 @@ def vlm_forward(model, batch: dict, image_token_id: int, tokens_per_tile: int):
     emb = model.model.text_model.get_input_embeddings()(ids)                    # (B, L, H)
     rows = pool.image_rows(batch["n_tiles"], batch["scene_of_seq"], tokens_per_tile)
     src = feats.reshape(-1, feats.shape[-1])[rows].to(emb.dtype)                # (n_image_tokens, H)
-    emb = emb.masked_scatter((ids == image_token_id)[..., None], src)
-    out = model.model.text_model(inputs_embeds=emb, attention_mask=batch["attention_mask"], use_cache=False)
-    return out.last_hidden_state, feats
+    img = ids == image_token_id
+    emb = emb.masked_scatter(img[..., None], src)
+    out = model.model.text_model(inputs_embeds=emb, attention_mask=batch["attention_mask"], use_cache=False,
+                                 output_hidden_states=bool(layers))
+    per_layer = {}
+    if layers:
+        n_rows = feats.shape[0] * feats.shape[1]
+        count = torch.zeros(n_rows, device=ids.device).index_add_(0, rows, torch.ones_like(rows, dtype=torch.float32))
+        for li in layers:
+            h = out.hidden_states[li][img].float()                                # (n_image_tokens, H), input of layer li
+            mean = torch.zeros(n_rows, h.shape[-1], device=h.device).index_add_(0, rows, h) / count.clamp(min=1)[:, None]
+            per_layer[li] = mean.reshape(feats.shape[0], feats.shape[1], -1)
+    return out.last_hidden_state, feats, per_layer
 
 
 def answer_loss_from_hidden(model, hidden, labels, per_seq_out: list | None = None):
@@ -387,6 +406,14 @@ def main() -> None:
         vision_side = ".vision_model." in n or ".connector." in n
         groups[(not (p.ndim < 2 or "norm" in n or "embed" in n), vision_side)].append(p)
     groups[(True, True)] += list(aux_head.parameters())
+    # training-only heads on the image tokens' hidden states entering --aux-layers (LM side, fresh)
+    text_layers = model.model.text_model.layers
+    aux_layers = tuple(int(x) for x in args.aux_layers.split(",") if x)
+    if any(not 1 <= li < len(text_layers) for li in aux_layers):
+        raise SystemExit(f"--aux-layers {args.aux_layers}: layers must be in 1..{len(text_layers) - 1}")
+    layer_heads = torch.nn.ModuleDict({str(li): torch.nn.Linear(config.text_config.hidden_size, data.AUX_DIM)
+                                       for li in aux_layers}).cuda()
+    groups[(True, False)] += list(layer_heads.parameters())
     opt = torch.optim.AdamW([{"params": ps, "weight_decay": 0.05 if d else 0.0, "mult": args.vision_lr_mult if v else 1.0}
                              for (d, v), ps in groups.items() if ps], lr=args.lr, betas=(0.9, 0.95), fused=True)
 
@@ -405,7 +432,7 @@ def main() -> None:
     type_loss, type_n = torch.zeros(n_types, device="cuda"), torch.zeros(n_types, device="cuda")
     acc_n = acc_c = acc_k = acc_tn = acc_tk = 0
     phase1_steps = 0
-    t0, step, seen, loss_acc, aux_acc = time.time(), 0, 0, 0.0, 0.0
+    t0, step, seen, loss_acc, aux_acc, lay_acc = time.time(), 0, 0, 0.0, 0.0, 0.0
     added0 = hard_pool.added + easy_pool.added
     while True:
         while not incoming.empty():
@@ -422,12 +449,19 @@ def main() -> None:
         if attn is not None:
             attn.query_pos, attn.log, attn.probs = answer_query_pos(batch["labels"]), log_step, {}
         with torch.autocast("cuda", dtype=torch.bfloat16):
-            hidden, feats = vlm_forward(model, batch, image_token_id, tpt)
+            hidden, feats, layer_feats = vlm_forward(model, batch, image_token_id, tpt, aux_layers)
             aux_out = aux_head(feats * aux_in_scale)                              # (T, 16, AUX_DIM)
             per_seq: list = []
             lm_loss = answer_loss_from_hidden(model, hidden, batch["labels"], per_seq)
         aux_loss = auxiliary_loss(aux_out.float(), batch["aux"], args.aux_balanced, is_global, args.aux_kind_weight)
         loss = lm_loss + args.aux_weight * aux_loss
+        if aux_layers:
+            lay_loss = sum(auxiliary_loss(layer_heads[str(li)](text_layers[li].input_layernorm(layer_feats[li])).float(),
+                                          batch["aux"], args.aux_balanced, is_global, args.aux_kind_weight)
+                           for li in aux_layers) / len(aux_layers)
+            loss = loss + args.aux_layers_weight * lay_loss
+            if log_step:
+                lay_acc += float(lay_loss)
         if attn is not None and (args.attn_sup > 0 or log_step):
             try:
                 if attn.error is not None:
@@ -488,7 +522,8 @@ def main() -> None:
                   f"elapsed {el:.0f}s ({step / el:.1f} steps/s, {seen / el:.0f} seq/s, {fresh / el:.0f} new scenes/s, "
                   f"each used {step * args.scenes_per_batch / max(1, fresh + args.pool_min):.1f}x)\n"
                   f"    per type: {per_type}; aux head on object tokens: colour {acc_c / max(1, acc_n):.3f} "
-                  f"kind {acc_k / max(1, acc_n):.3f} ({acc_n} tokens; kind on tile tokens {acc_tk / max(1, acc_tn):.3f})",
+                  f"kind {acc_k / max(1, acc_n):.3f} ({acc_n} tokens; kind on tile tokens {acc_tk / max(1, acc_tn):.3f})"
+                  + (f"; aux loss on layers {list(aux_layers)} {lay_acc / (args.log_every / 10):.4f}" if aux_layers else ""),
                   flush=True)
             if att_n:
                 n10 = args.log_every / 10
@@ -500,7 +535,7 @@ def main() -> None:
                 att_n, attn_loss_acc = 0, 0.0
             if probes is not None:
                 print(f"    kind probes (online accuracy, chance 0.14): {probes.report()}", flush=True)
-            loss_acc = aux_acc = 0.0
+            loss_acc = aux_acc = lay_acc = 0.0
             type_loss.zero_()
             type_n.zero_()
             acc_n = acc_c = acc_k = acc_tn = acc_tk = 0
