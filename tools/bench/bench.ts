@@ -190,6 +190,25 @@ function recordCost(m: LlamaModel): { recordUsPerDecode: number; dispatches: num
   return { recordUsPerDecode: +(((performance.now() - t0) * 1000) / reps).toFixed(1), dispatches: d };
 }
 
+/** Best of `rounds` for each of two timings, run alternately (so clocks and JIT favour neither). */
+async function bestOfAlternating(a: () => Promise<number>, b: () => Promise<number>, rounds = 3): Promise<[number, number]> {
+  let bestA = 0;
+  let bestB = 0;
+  for (let round = 0; round < rounds; round++) {
+    bestA = Math.max(bestA, await a());
+    bestB = Math.max(bestB, await b());
+  }
+  return [bestA, bestB];
+}
+
+/** Max |a - b| and max |b| over two logit rows, folded into `acc`. */
+function foldLogitDiff(acc: { maxDiff: number; maxAbs: number }, a: Float32Array, b: Float32Array): void {
+  for (let i = 0; i < a.length; i++) {
+    acc.maxDiff = Math.max(acc.maxDiff, Math.abs(a[i] - b[i]));
+    acc.maxAbs = Math.max(acc.maxAbs, Math.abs(b[i]));
+  }
+}
+
 /** Run `fn` with the GEMM tile / split-K and attention routing of before issue 3's third session. */
 async function withLegacyRouting<T>(fn: () => Promise<T>): Promise<T> {
   gemmRouting.legacy = true;
@@ -232,53 +251,39 @@ async function comparePrefillRouting(m: LlamaModel, model: string, quant: string
     }
     Object.assign(row, { [`prefill${n}TokS`]: +cur.toFixed(1), [`prefill${n}PrevTokS`]: +prev.toFixed(1), [`prefill${n}${prefetch ? 'NoPrefetch' : 'Prefetch'}TokS`]: +flipped.toFixed(1), [`dispatches${n}`]: dispatchesAt(m, n, 0), [`dispatches${n}Prev`]: await withLegacyRouting(async () => dispatchesAt(m, n, 0)) });
   }
-  let prevDec = 0;
-  let curDec = 0;
-  for (let round = 0; round < 3; round++) {
-    prevDec = Math.max(prevDec, await withLegacyRouting(() => timeDecodeLoop(m, decodeTokens)));
-    curDec = Math.max(curDec, await timeDecodeLoop(m, decodeTokens));
-  }
+  const [prevDec, curDec] = await bestOfAlternating(() => withLegacyRouting(() => timeDecodeLoop(m, decodeTokens)), () => timeDecodeLoop(m, decodeTokens));
   // prompt logits (last row) at every prefill length, both routings
-  let maxDiff = 0;
-  let maxAbs = 0;
+  const diff = { maxDiff: 0, maxAbs: 0 };
   for (const n of prefillLens) {
     const ids = promptIds(n, m.vocabSize);
     m.kv.reset();
     const a = await m.stepLogits(ids, 'last');
     m.kv.reset();
-    const b = await withLegacyRouting(() => m.stepLogits(ids, 'last'));
-    for (let i = 0; i < a.length; i++) {
-      maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
-      maxAbs = Math.max(maxAbs, Math.abs(b[i]));
-    }
+    foldLogitDiff(diff, a, await withLegacyRouting(() => m.stepLogits(ids, 'last')));
   }
   Object.assign(row, {
     decodeTokS: +curDec.toFixed(1), decodePrevTokS: +prevDec.toFixed(1),
     decodeDispatchesAt129: dispatchesAt(m, 1, 128), decodeDispatchesAt129Prev: await withLegacyRouting(async () => dispatchesAt(m, 1, 128)),
-    prefillLogitMaxDiff: maxDiff, prefillLogitMaxAbs: maxAbs,
+    prefillLogitMaxDiff: diff.maxDiff, prefillLogitMaxAbs: diff.maxAbs,
   });
   report(row);
 }
 
-/** GEMV GB/s of one matrix class, cycling through every layer's copy (reps passes). */
 /** Max |Δ| between two models' logits over 4 one-token decode steps after a 16-token prompt (same weights). */
 async function decodeLogitDiff(a: LlamaModel, b: LlamaModel): Promise<{ maxDiff: number; maxAbs: number }> {
-  let maxDiff = 0;
-  let maxAbs = 0;
+  const diff = { maxDiff: 0, maxAbs: 0 };
   const steps = [promptIds(16, a.vocabSize), [1], [2], [3], [4]];
   for (const model of [a, b]) model.kv.reset();
   for (const ids of steps) {
     const la = await a.stepLogits(ids, 'last');
     const lb = await b.stepLogits(ids, 'last');
     if (ids.length > 1) continue;
-    for (let i = 0; i < la.length; i++) {
-      maxDiff = Math.max(maxDiff, Math.abs(la[i] - lb[i]));
-      maxAbs = Math.max(maxAbs, Math.abs(lb[i]));
-    }
+    foldLogitDiff(diff, la, lb);
   }
-  return { maxDiff, maxAbs };
+  return diff;
 }
 
+/** GEMV GB/s of one matrix class, cycling through every layer's copy (reps passes). */
 async function gemvBandwidth(ctx: GpuContext, m: LlamaModel, cls: 'qkv' | 'o' | 'gateUp' | 'down', reps: number): Promise<{ us: number; gbs: number; n: number; k: number }> {
   const layers = m.fwd.layers;
   const w = m.weights.layers[0][cls];
@@ -356,14 +361,9 @@ async function main(): Promise<void> {
           const u = await LlamaModel.load(ctx, store, name, () => {}, new AbortController().signal, { ...opts, fusedDecode: false });
           const urec = recordCost(u);
           // Alternate the two paths (after the main measurements warmed JIT and clocks), best of 3 each.
-          let tokS = 0;
-          let fusedTokS = 0;
-          for (let round = 0; round < (recordOnly ? 0 : 3); round++) {
-            tokS = Math.max(tokS, await timeDecodeLoop(u, decodeTokens));
-            fusedTokS = Math.max(fusedTokS, await timeDecodeLoop(m, decodeTokens));
-          }
+          const [tokS, fusedTokS] = await bestOfAlternating(() => timeDecodeLoop(u, decodeTokens), () => timeDecodeLoop(m, decodeTokens));
           // Same weights, both paths: logits of 4 one-token decode steps after a prompt.
-          const { maxDiff, maxAbs } = recordOnly ? { maxDiff: 0, maxAbs: 0 } : await decodeLogitDiff(m, u);
+          const { maxDiff, maxAbs } = await decodeLogitDiff(m, u);
           report({
             kind: 'fused-vs-unfused', model: name, quant: q, unfusedDecodeTokS: +tokS.toFixed(1), fusedDecodeTokS: +fusedTokS.toFixed(1),
             unfusedRecordUs: urec.recordUsPerDecode, unfusedDispatches: urec.dispatches, fusedRecordUs: rec.recordUsPerDecode, fusedDispatches: rec.dispatches,
@@ -378,12 +378,7 @@ async function main(): Promise<void> {
           const alt = await LlamaModel.load(ctx, store, name, () => {}, new AbortController().signal, opts).finally(() => {
             gemvRouting.splitK = false;
           });
-          let altTokS = 0;
-          let newTokS = 0;
-          for (let round = 0; round < 3; round++) {
-            altTokS = Math.max(altTokS, await timeDecodeLoop(alt, decodeTokens));
-            newTokS = Math.max(newTokS, await timeDecodeLoop(m, decodeTokens));
-          }
+          const [altTokS, newTokS] = await bestOfAlternating(() => timeDecodeLoop(alt, decodeTokens), () => timeDecodeLoop(m, decodeTokens));
           const { maxDiff, maxAbs } = await decodeLogitDiff(m, alt);
           report({
             kind: 'gemv-routing', model: name, quant: q, splitKDecodeTokS: +altTokS.toFixed(1), defaultDecodeTokS: +newTokS.toFixed(1),
