@@ -33,6 +33,7 @@ import { FsTensorStore } from '../../workers/storage/tensor-store-fs';
 import { streamPeakGBs } from './peak';
 import { writeRandomModel } from './random-model';
 import { SHAPES } from './shapes';
+import { readTimestamps } from './timestamps';
 import { runMain } from '../cli';
 
 const argv = process.argv.slice(2);
@@ -145,26 +146,17 @@ async function profilePass(m: LlamaModel, T: number): Promise<Record<string, unk
   const ctx = m.ctx;
   if (!ctx.caps.timestampQuery) return null;
   const count = 4096; // WebGPU caps a query set at 4096 queries: 2048 dispatches
-  const qs = ctx.device.createQuerySet({ type: 'timestamp', count });
-  const resolve = ctx.device.createBuffer({ size: count * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-  const read = ctx.device.createBuffer({ size: count * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   const byOp = new Map<string, { us: number; n: number }>();
   let total = 0;
-  let n = 0;
+  let labels: readonly string[] = [];
   for (let trial = 0; trial < 2; trial++) {
-    const rec = new Recorder(ctx, 'profile');
-    const labels = rec.profileDispatches(qs);
-    m.fwd.record(rec, T, T === 1 ? 128 : 0); // decode: after a 128-token prompt, like timeDecode
-    n = labels.length;
-    const enc = rec.rawEncoder();
-    enc.resolveQuerySet(qs, 0, 2 * n, resolve, 0);
-    enc.copyBufferToBuffer(resolve, 0, read, 0, 2 * n * 8);
-    await rec.submitAndWait();
-    await read.mapAsync(GPUMapMode.READ);
-    const t = new BigUint64Array(read.getMappedRange(0, 2 * n * 8).slice(0));
-    read.unmap();
+    const t = await readTimestamps(ctx, count, (rec, qs) => {
+      labels = rec.profileDispatches(qs);
+      m.fwd.record(rec, T, T === 1 ? 128 : 0); // decode: after a 128-token prompt, like timeDecode
+      return 2 * labels.length;
+    });
     if (trial === 0) continue; // first pass warms caches and clocks
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < labels.length; i++) {
       const us = Number(t[2 * i + 1] - t[2 * i]) / 1000;
       total += us;
       const e = byOp.get(labels[i]) ?? { us: 0, n: 0 };
@@ -173,11 +165,8 @@ async function profilePass(m: LlamaModel, T: number): Promise<Record<string, unk
       byOp.set(labels[i], e);
     }
   }
-  qs.destroy();
-  resolve.destroy();
-  read.destroy();
   const top = [...byOp].sort((a, b) => b[1].us - a[1].us).slice(0, 8).map(([op, e]) => `${op} ${e.n}x ${e.us.toFixed(1)}us`);
-  return { T, dispatches: n, kernelUsTotal: +total.toFixed(1), top };
+  return { T, dispatches: labels.length, kernelUsTotal: +total.toFixed(1), top };
 }
 
 /** CPU time to record one decode pass (JS + WebGPU encoding calls), without submitting it. */

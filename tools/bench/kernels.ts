@@ -24,6 +24,7 @@ import { createF32, type GpuTensor } from '../../workers/ops/types';
 import { packedBytes, type QuantKind } from '../../workers/storage/quant';
 import { STREAM_WGSL } from './peak';
 import { runMain } from '../cli';
+import { readTimestamps } from './timestamps';
 import { cfgName, confirmConfigs, fullConfigs, quickConfigs, splitConfigs, type SweepCfg } from './gemv-sweeps';
 
 const small = process.argv.includes('--small');
@@ -90,26 +91,14 @@ async function gpuTime(ctx: GpuContext, n: number, record: (rec: Recorder, i: nu
   if (!ctx.caps.timestampQuery) return null;
   n = Math.min(n, 200);
   const count = 2 * n + 2;
-  const qs = ctx.device.createQuerySet({ type: 'timestamp', count });
-  const resolve = ctx.device.createBuffer({ size: count * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-  const read = ctx.device.createBuffer({ size: count * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  const rec = new Recorder(ctx, 'timed');
-  for (let i = 0; i < n; i++) {
-    rec.timedPass(qs, 2 * i);
-    record(rec, i);
-  }
-  rec.timedPass(qs, 2 * n);
-  for (let i = 0; i < n; i++) record(rec, i);
-  const enc = rec.rawEncoder();
-  enc.resolveQuerySet(qs, 0, count, resolve, 0);
-  enc.copyBufferToBuffer(resolve, 0, read, 0, count * 8);
-  await rec.submitAndWait();
-  await read.mapAsync(GPUMapMode.READ);
-  const t = new BigUint64Array(read.getMappedRange().slice(0));
-  read.unmap();
-  qs.destroy();
-  resolve.destroy();
-  read.destroy();
+  const t = await readTimestamps(ctx, count, (rec, qs) => {
+    for (let i = 0; i < n; i++) {
+      rec.timedPass(qs, 2 * i);
+      record(rec, i);
+    }
+    rec.timedPass(qs, 2 * n);
+    for (let i = 0; i < n; i++) record(rec, i);
+  });
   const single = Array.from({ length: n }, (_, i) => Number(t[2 * i + 1] - t[2 * i]) / 1000).sort((a, b) => a - b);
   return { kernelUs: single[Math.floor(n / 2)], passUs: Number(t[2 * n + 1] - t[2 * n]) / 1000 / n };
 }

@@ -26,6 +26,7 @@ import { createF32, uploadF32, uploadPacked, uploadU32, type GpuTensor, type Op 
 import { quantize, type QuantKind } from '../../workers/storage/quant';
 import { runMain } from '../cli';
 import { SHAPES } from './shapes';
+import { readTimestamps } from './timestamps';
 
 const argv = process.argv.slice(2);
 const small = argv.includes('--small');
@@ -40,31 +41,20 @@ function log(row: Record<string, unknown>): void {
 }
 
 /** µs per call: `reps` calls in one (timestamped) pass, median of 3. */
-async function perCall<A>(ctx: GpuContext, reps: number, record: (rec: Recorder, i: number) => void): Promise<number> {
+async function perCall(ctx: GpuContext, reps: number, record: (rec: Recorder, i: number) => void): Promise<number> {
   const warm = new Recorder(ctx, 'warm');
   record(warm, 0);
   await warm.submitAndWait();
   const times: number[] = [];
   for (let t = 0; t < 3; t++) {
-    const rec = new Recorder(ctx, 'timed');
     if (ctx.caps.timestampQuery) {
-      const qs = ctx.device.createQuerySet({ type: 'timestamp', count: 2 });
-      const resolve = ctx.device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-      const read = ctx.device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-      rec.timedPass(qs, 0);
-      for (let i = 0; i < reps; i++) record(rec, i);
-      const enc = rec.rawEncoder();
-      enc.resolveQuerySet(qs, 0, 2, resolve, 0);
-      enc.copyBufferToBuffer(resolve, 0, read, 0, 16);
-      await rec.submitAndWait();
-      await read.mapAsync(GPUMapMode.READ);
-      const ts = new BigUint64Array(read.getMappedRange().slice(0));
-      read.unmap();
+      const ts = await readTimestamps(ctx, 2, (rec, qs) => {
+        rec.timedPass(qs, 0);
+        for (let i = 0; i < reps; i++) record(rec, i);
+      });
       times.push(Number(ts[1] - ts[0]) / 1000 / reps);
-      qs.destroy();
-      resolve.destroy();
-      read.destroy();
     } else {
+      const rec = new Recorder(ctx, 'timed');
       for (let i = 0; i < reps; i++) record(rec, i);
       const t0 = performance.now();
       await rec.submitAndWait();
