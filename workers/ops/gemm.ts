@@ -206,7 +206,7 @@ export class Gemm implements Op<GemmArgs> {
       if (!(m >= 1 && m <= this.init.maxM)) continue;
       const plan = this.planFor(m);
       this.variant(vec4, plan ?? 'simple');
-      if (plan && plan.splits > 1 && Math.ceil(this.k / splitChunkK(this.k, plan.splits)) > 1) this.variant(vec4, 'reduce');
+      if (plan && plan.splits > 1) this.variant(vec4, 'reduce'); // record() reduces every split plan
     }
   }
 
