@@ -85,6 +85,11 @@ def parse_args():
                    help="multiply the connector weights by this at start (resume: shrink image embeddings)")
     p.add_argument("--aux-input-scale", type=float, default=1.0,
                    help="the aux head reads connector output / (connector-scale * this)")
+    p.add_argument("--connector-ramp", type=float, default=1.0,
+                   help="training only: multiply the connector output by a factor rising linearly from 1 to this over "
+                        "the first --connector-ramp-frac of the run (undoes run 3's x 0.025 gradually); folded into the "
+                        "connector weights before the checkpoint and export, so the exported model is plain Idefics3")
+    p.add_argument("--connector-ramp-frac", type=float, default=0.5, help="share of the run over which the ramp rises")
     p.add_argument("--attn-sup", type=float, default=0.0,
                    help="weight of the attention supervision of the answer position (0: only logged)")
     p.add_argument("--attn-sup-layers", default="1,2", help="text layers whose answer-position attention is supervised")
@@ -207,36 +212,71 @@ def export(model, processor, out: str, meta: dict) -> None:
         json.dump(meta, f, indent=2)
 
 
-def vlm_forward(model, batch: dict, image_token_id: int, tokens_per_tile: int, layers: tuple[int, ...] = ()):
+def _grab_input(store: dict, li: int, module, args, kwargs) -> None:
+    """forward pre-hook on a decoder layer: keep its input hidden states (B, L, H) in store[li]."""
+    h = args[0] if args else kwargs.get("hidden_states")
+    if h is not None:
+        store[li] = h
+
+
+def vlm_forward(model, batch: dict, image_token_id: int, tokens_per_tile: int, layers: tuple[int, ...] = (),
+                feat_scale: float = 1.0, stats: dict | None = None):
     """The Idefics3 forward with each scene's tiles encoded once for all of its questions:
     vision tower + connector over (sum n_i) tiles, features copied over the <image> embeddings
     of every sequence of that scene (what Idefics3Model.inputs_merger does), then the Llama.
-    checks.py verifies it equals Idefics3ForConditionalGeneration's own forward.
+    checks.py verifies it equals Idefics3ForConditionalGeneration's own forward (feat_scale 1).
     layers: text layers whose input hidden states at the image tokens are returned per scene token
-    (averaged over the scene's sequences, which share the prompt before the image, so they agree).
-    returns hidden (B, L, H), connector features (sum n_i, tokens_per_tile, H),
+    (averaged over the scene's sequences, which share the prompt before the image, so they agree;
+    taken by forward pre-hooks on the decoder layers, independent of output_hidden_states).
+    feat_scale: training-only multiplier of the connector output (train.py --connector-ramp; folded
+    into the connector weights before export). stats (dict, filled if given): "spread" {layer: relative
+    max |diff| between a scene's sequences}, and the mean L2 norms at layer 0 of the image-token input
+    ("img"), of what layer 0 adds to it ("upd", input of layer 1 - input of layer 0) and of the text
+    tokens' input ("txt").
+    returns hidden (B, L, H), connector features (sum n_i, tokens_per_tile, H) (x feat_scale),
     {layer: (sum n_i, tokens_per_tile, H)}"""
+    from functools import partial
     pv = batch["tiles"].float() / 127.5 - 1.0                                   # (T, 3, S, S) in [-1, 1]
     ps = model.config.vision_config.patch_size
     pam = torch.ones((pv.shape[0], pv.shape[2] // ps, pv.shape[3] // ps), dtype=torch.bool, device=pv.device)
     vis = model.model.vision_model(pixel_values=pv, patch_attention_mask=pam).last_hidden_state  # (T, P, Hv)
     feats = model.model.connector(vis)                                          # (T, tokens_per_tile, H)
+    if feat_scale != 1.0:
+        feats = feats * feat_scale
     ids = batch["input_ids"]
     emb = model.model.text_model.get_input_embeddings()(ids)                    # (B, L, H)
     rows = pool.image_rows(batch["n_tiles"], batch["scene_of_seq"], tokens_per_tile)
     src = feats.reshape(-1, feats.shape[-1])[rows].to(emb.dtype)                # (n_image_tokens, H)
     img = ids == image_token_id
     emb = emb.masked_scatter(img[..., None], src)
-    out = model.model.text_model(inputs_embeds=emb, attention_mask=batch["attention_mask"], use_cache=False,
-                                 output_hidden_states=bool(layers))
+    text_layers = model.model.text_model.layers
+    want = set(layers) | ({0, 1} if stats is not None else set())
+    inputs: dict = {}
+    handles = [text_layers[li].register_forward_pre_hook(partial(_grab_input, inputs, li), with_kwargs=True)
+               for li in sorted(want)]
+    try:
+        out = model.model.text_model(inputs_embeds=emb, attention_mask=batch["attention_mask"], use_cache=False)
+    finally:
+        for h in handles:
+            h.remove()
     per_layer = {}
     if layers:
         n_rows = feats.shape[0] * feats.shape[1]
         count = torch.zeros(n_rows, device=ids.device).index_add_(0, rows, torch.ones_like(rows, dtype=torch.float32))
         for li in layers:
-            h = out.hidden_states[li][img].float()                                # (n_image_tokens, H), input of layer li
+            h = inputs[li][img].float()                                           # (n_image_tokens, H), input of layer li
             mean = torch.zeros(n_rows, h.shape[-1], device=h.device).index_add_(0, rows, h) / count.clamp(min=1)[:, None]
+            if stats is not None:
+                with torch.no_grad():
+                    stats.setdefault("spread", {})[li] = float((h - mean[rows]).abs().max() / mean.abs().max().clamp(min=1e-6))
             per_layer[li] = mean.reshape(feats.shape[0], feats.shape[1], -1)
+    if stats is not None and 0 in inputs and 1 in inputs:
+        with torch.no_grad():
+            h0, h1 = inputs[0].float(), inputs[1].float()
+            txt = batch["attention_mask"].bool() & ~img
+            stats["img"] = float(h0[img].norm(dim=-1).mean())
+            stats["upd"] = float((h1 - h0)[img].norm(dim=-1).mean())
+            stats["txt"] = float(h0[txt].norm(dim=-1).mean())
     return out.last_hidden_state, feats, per_layer
 
 
@@ -428,11 +468,35 @@ def main() -> None:
         t = max((step - args.warmup) / max(1, args.steps - args.warmup), (time.time() - t0) / args.time_budget)
         return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
 
+    def ramp_at(step: int) -> float:
+        """--connector-ramp: the connector-output multiplier at this point of the run."""
+        if args.connector_ramp == 1.0:
+            return 1.0
+        return 1.0 + (args.connector_ramp - 1.0) * min(1.0, progress(step) / max(1e-6, args.connector_ramp_frac))
+
+    if aux_layers or args.connector_ramp != 1.0:  # the layer-input hooks and the per-scene mean, checked once
+        try:
+            st: dict = {}
+            with torch.no_grad():
+                _, f_chk, lf = vlm_forward(model, chk, image_token_id, tpt, aux_layers, stats=st)
+            assert all(lf[li].shape == f_chk.shape for li in aux_layers), "per-layer features misshapen"
+            spread = max(st.get("spread", {0: 0.0}).values())
+            print(f"layer inputs at image tokens (fp32): sequences of a scene agree within {spread:.1e} (relative); "
+                  f"norms at layer 0: image tokens {st['img']:.3f}, layer 0's update {st['upd']:.3f}, "
+                  f"text tokens {st['txt']:.3f}", flush=True)
+            assert spread < 1e-3, "a scene's sequences disagree at the image tokens"
+        except Exception as e:  # noqa: BLE001 - the run goes on without the layer targets
+            print(f"WARNING: layer-input check FAILED ({type(e).__name__}: {e}); --aux-layers disabled", flush=True)
+            aux_layers = ()
+
     n_types = len(pool.QTYPES)
     type_loss, type_n = torch.zeros(n_types, device="cuda"), torch.zeros(n_types, device="cuda")
     acc_n = acc_c = acc_k = acc_tn = acc_tk = 0
     phase1_steps = 0
     t0, step, seen, loss_acc, aux_acc, lay_acc = time.time(), 0, 0, 0.0, 0.0, 0.0
+    lay_n = {li: [0, 0] for li in aux_layers}  # per aux layer: object tile tokens, kind hits (since the last report)
+    norm_acc, norm_n = {"img": 0.0, "upd": 0.0, "txt": 0.0}, 0
+    scale = 1.0
     added0 = hard_pool.added + easy_pool.added
     while True:
         while not incoming.empty():
@@ -448,17 +512,29 @@ def main() -> None:
         log_step = (step + 1) % 10 == 0
         if attn is not None:
             attn.query_pos, attn.log, attn.probs = answer_query_pos(batch["labels"]), log_step, {}
+        scale = ramp_at(step)
+        st = {} if log_step else None
         with torch.autocast("cuda", dtype=torch.bfloat16):
-            hidden, feats, layer_feats = vlm_forward(model, batch, image_token_id, tpt, aux_layers)
-            aux_out = aux_head(feats * aux_in_scale)                              # (T, 16, AUX_DIM)
+            hidden, feats, layer_feats = vlm_forward(model, batch, image_token_id, tpt, aux_layers, scale, st)
+            aux_out = aux_head(feats * (aux_in_scale / scale))                    # (T, 16, AUX_DIM)
             per_seq: list = []
             lm_loss = answer_loss_from_hidden(model, hidden, batch["labels"], per_seq)
         aux_loss = auxiliary_loss(aux_out.float(), batch["aux"], args.aux_balanced, is_global, args.aux_kind_weight)
         loss = lm_loss + args.aux_weight * aux_loss
+        if st and "img" in st:
+            for k in norm_acc:
+                norm_acc[k] += st[k]
+            norm_n += 1
         if aux_layers:
-            lay_loss = sum(auxiliary_loss(layer_heads[str(li)](text_layers[li].input_layernorm(layer_feats[li])).float(),
-                                          batch["aux"], args.aux_balanced, is_global, args.aux_kind_weight)
-                           for li in aux_layers) / len(aux_layers)
+            lay_loss = 0.0
+            for li in aux_layers:
+                lay_pred = layer_heads[str(li)](text_layers[li].input_layernorm(layer_feats[li])).float()  # (T, 16, D)
+                lay_loss = lay_loss + auxiliary_loss(lay_pred, batch["aux"], args.aux_balanced, is_global,
+                                                     args.aux_kind_weight) / len(aux_layers)
+                if log_step:
+                    tn_, _, tk_ = aux_accuracy(lay_pred.detach(), batch["aux"], ~is_global)
+                    lay_n[li][0] += tn_
+                    lay_n[li][1] += tk_
             loss = loss + args.aux_layers_weight * lay_loss
             if log_step:
                 lay_acc += float(lay_loss)
@@ -523,8 +599,15 @@ def main() -> None:
                   f"each used {step * args.scenes_per_batch / max(1, fresh + args.pool_min):.1f}x)\n"
                   f"    per type: {per_type}; aux head on object tokens: colour {acc_c / max(1, acc_n):.3f} "
                   f"kind {acc_k / max(1, acc_n):.3f} ({acc_n} tokens; kind on tile tokens {acc_tk / max(1, acc_tn):.3f})"
-                  + (f"; aux loss on layers {list(aux_layers)} {lay_acc / (args.log_every / 10):.4f}" if aux_layers else ""),
-                  flush=True)
+                  + (f"; aux loss on layers {list(aux_layers)} {lay_acc / (args.log_every / 10):.4f}, their heads' kind "
+                     "on tile tokens " + " ".join(f"L{li} {k / max(1, n):.3f}" for li, (n, k) in lay_n.items())
+                     if aux_layers else ""), flush=True)
+            if norm_n:
+                print(f"    norms at layer 0 (mean L2): image tokens {norm_acc['img'] / norm_n:.3f}, layer 0's update "
+                      f"to them {norm_acc['upd'] / norm_n:.3f}, text tokens {norm_acc['txt'] / norm_n:.3f}"
+                      + (f"; connector ramp x{scale:.2f}" if args.connector_ramp != 1.0 else ""), flush=True)
+                norm_acc, norm_n = {k: 0.0 for k in norm_acc}, 0
+            lay_n = {li: [0, 0] for li in aux_layers}
             if att_n:
                 n10 = args.log_every / 10
                 print("    answer-position attention (head mean; tile / global-image / named-object tokens): " + "; ".join(
@@ -546,6 +629,12 @@ def main() -> None:
     print(f"trained {step} steps ({phase1_steps} in phase 1), {seen} sequences, {n_scenes} scenes in {train_s:.0f}s",
           flush=True)
     model.eval()
+    if scale != 1.0:  # fold the training-only connector multiplier into the weights (a linear map, no bias needed)
+        with torch.no_grad():
+            for prm in connector.parameters():
+                prm.mul_(scale)
+        print(f"connector ramp x{scale:.3f} folded into the connector weights (resume with --aux-input-scale "
+              f"{args.aux_input_scale * args.connector_scale * scale:.4g})", flush=True)
     if args.ckpt_out:
         os.makedirs(args.ckpt_out, exist_ok=True)
         save_checkpoint(model, args.ckpt_out)
@@ -555,6 +644,7 @@ def main() -> None:
     meta = {"steps": step, "phase1_steps": phase1_steps, "sequences": seen, "scenes": n_scenes,
             "train_seconds": round(train_s, 1),
             "parameters": n_params, "device": torch.cuda.get_device_name(0), "args": vars(args),
+            "connector_scale_folded": scale,
             "resumed": bool(args.resume)}
     export(model, processor, args.export, meta)
     size = sum(os.path.getsize(os.path.join(args.export, f)) for f in os.listdir(args.export))
