@@ -8,8 +8,10 @@
 // from the buffer (L1 broadcasts) and no barrier delays the first weight loads. Partial sums
 // over lk are reduced at the end.
 // RPAIR (R = 2): both rows' groups of a step are loaded, then each x vector is read once for both.
-// X_INT8 (q4, x staged, packed_4x8_integer_dot_product): x is quantized per group to int8 in
-// workgroup memory and each group is 8 dot4I8Packed (lossy: ~0.4% of a group's max |x| per element).
+// X_INT8 (q4, packed_4x8_integer_dot_product): x as int8 per group of 32 (shaders/xq8.wgsl), each
+// group is 8 dot4I8Packed (lossy: ~0.4% of a group's max |x| per element). With XSMEM it is
+// quantized per chunk in workgroup memory; without, a dispatch before this one quantized the whole
+// row (shaders/gemv_xq8.wgsl, with the prologue fusions) and binding 3 holds it, read from L1.
 // Both live in shaders/gemv_variants.wgsl (included before the entry point).
 // Each step issues the loads of U (1, 2, 4, 8 or 16) groups before any math: memory-level parallelism,
 // which is what bounds this kernel (bytes in flight), not ALU.
@@ -28,6 +30,9 @@
 //                 KSPLIT adds varies, so results vary in the last bits from call to call.
 #include "common"
 #include "quant"
+#if X_INT8
+#include "xq8"
+#endif
 
 // kslice: groups per K-slice (K / 32 without split-K).
 struct Params { N: u32, K: u32, x_off: u32, y_off: u32, eps: f32, slot: u32, kslice: u32, _p2: u32 }
@@ -122,14 +127,14 @@ fn group_dot(wv: vec4<u32>, xb: u32) -> f32 {
 #elif X_INT8
   // Nibbles (0..15, as signed bytes) · int8 x by 4-wide integer dot products, then the offset.
   let g = xb / 8u;
-  let e = xq[2u * g];
-  let o = xq[2u * g + 1u];
+  let e = xq_even(g);
+  let o = xq_odd(g);
   let m = 0x0F0F0F0Fu;
   let d = (dot4I8Packed(wv.x & m, e.x) + dot4I8Packed((wv.x >> 4u) & m, o.x))
         + (dot4I8Packed(wv.y & m, e.y) + dot4I8Packed((wv.y >> 4u) & m, o.y))
         + (dot4I8Packed(wv.z & m, e.z) + dot4I8Packed((wv.z >> 4u) & m, o.z))
         + (dot4I8Packed(wv.w & m, e.w) + dot4I8Packed((wv.w >> 4u) & m, o.w));
-  let q = xqs[g];
+  let q = xq_scale(g);
   return q.x * f32(d) - q.y;
 #elif Q4_INPLACE
   return (dot(q4_in(wv.x), xv(xb)) + dot(q4_in(wv.x >> 16u), xv(xb + 1u)))

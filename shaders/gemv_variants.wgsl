@@ -1,40 +1,38 @@
 // Optional pieces of the quantized GEMV (shaders/gemv.wgsl includes this before its entry point;
 // WGSL module-scope declarations may come in any order, so they can use its Group, Step and xv).
-//   X_INT8 (q4, x staged, packed_4x8_integer_dot_product): the staged x of a chunk is quantized
-//          per group of 32 to int8 (xq, xqs); gemv.wgsl's group_dot then uses dot4I8Packed. Lossy.
+//   X_INT8 (q4, packed_4x8_integer_dot_product): x as int8 per group of 32 (shaders/xq8.wgsl),
+//          either quantized per chunk from the staged x (XSMEM) or by a dispatch before this one
+//          (shaders/gemv_xq8.wgsl, x read from the buffer); group_dot then uses dot4I8Packed. Lossy.
 //   RPAIR  (R = 2): step_dot2 / pair_dot read each x vector once for both rows of a thread.
 
 #if X_INT8
-// x of the chunk quantized per group of 32 to int8 (q4 only, lossy: llama.cpp's q8_1 idea): per
-// group, xq[2 g] packs elements 8j, 8j+2, 8j+4, 8j+6 in word j and xq[2 g + 1] the odd ones (the
-// order of a word's low / high nibbles), xqs[g] = (scale, 8 scale Σq) for the nibble offset.
+// int8 x (layout: shaders/xq8.wgsl), read by group_dot through xq_even / xq_odd / xq_scale.
+#if XSMEM
+// x of the chunk quantized per group in workgroup memory: xq[2 g] = e, xq[2 g + 1] = o, xqs[g] = s.
 var<workgroup> xq: array<vec4<u32>, CHUNK * 2>;
 var<workgroup> xqs: array<vec2<f32>, CHUNK>;
-
-fn pack_x8(a: vec4<f32>, b: vec4<f32>, inv: f32) -> vec2<u32> {
-  let qa = vec4<i32>(round(a * inv));
-  let qb = vec4<i32>(round(b * inv));
-  return vec2<u32>(pack4xI8(vec4<i32>(qa.x, qa.z, qb.x, qb.z)), pack4xI8(vec4<i32>(qa.y, qa.w, qb.y, qb.w)));
-}
+fn xq_even(g: u32) -> vec4<u32> { return xq[2u * g]; }
+fn xq_odd(g: u32) -> vec4<u32> { return xq[2u * g + 1u]; }
+fn xq_scale(g: u32) -> vec2<f32> { return xqs[g]; }
 
 // Quantize the staged f32 x (xs, natural order) of cg groups; barriers around it are the caller's.
 fn quantize_x(cg: u32, lid: u32) {
   for (var g = lid; g < cg; g += WG_SIZE) {
-    var m = vec4<f32>(0.0);
-    for (var i = 0u; i < 8u; i++) { m = max(m, abs(xs[g * 8u + i])); }
-    let amax = max(max(m.x, m.y), max(m.z, m.w));
-    let inv = select(0.0, 127.0 / amax, amax > 0.0);
-    let w0 = pack_x8(xs[g * 8u], xs[g * 8u + 1u], inv);
-    let w1 = pack_x8(xs[g * 8u + 2u], xs[g * 8u + 3u], inv);
-    let w2 = pack_x8(xs[g * 8u + 4u], xs[g * 8u + 5u], inv);
-    let w3 = pack_x8(xs[g * 8u + 6u], xs[g * 8u + 7u], inv);
-    xq[2u * g] = vec4<u32>(w0.x, w1.x, w2.x, w3.x);
-    xq[2u * g + 1u] = vec4<u32>(w0.y, w1.y, w2.y, w3.y);
-    var qs = 0.0;
-    for (var i = 0u; i < 8u; i++) { qs += dot(round(xs[g * 8u + i] * inv), vec4<f32>(1.0)); }
-    xqs[g] = vec2<f32>(amax / 127.0, 8.0 * (amax / 127.0) * qs);
+    var v: array<vec4<f32>, 8>;
+    for (var i = 0u; i < 8u; i++) { v[i] = xs[g * 8u + i]; }
+    let q = xq8_group(v);
+    xq[2u * g] = q.e;
+    xq[2u * g + 1u] = q.o;
+    xqs[g] = q.s;
   }
 }
+#else
+// x quantized by shaders/gemv_xq8.wgsl before this dispatch: binding 3 (declared f32 as `x`)
+// holds 3 vec4 per group of the whole row (e, o, bits of s); g is the row's group index.
+fn xq_even(g: u32) -> vec4<u32> { return bitcast<vec4<u32>>(x[3u * g]); }
+fn xq_odd(g: u32) -> vec4<u32> { return bitcast<vec4<u32>>(x[3u * g + 1u]); }
+fn xq_scale(g: u32) -> vec2<f32> { return x[3u * g + 2u].xy; }
+#endif
 #endif
 
 #if RPAIR

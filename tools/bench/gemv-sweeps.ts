@@ -1,5 +1,6 @@
 // GEMV workgroup shapes the kernel benchmark (tools/bench/kernels.ts) sweeps: the full and quick
-// lists of the earlier sessions, the split-K sweep and the third session's --confirm list. Each
+// lists of the earlier sessions, the split-K sweep, the third session's --confirm list and the
+// fourth session's --xq8 list (q4 with int8 x quantized before the GEMV). Each
 // entry is a GemvConfig, optionally run as y += W x (`acc`, the residual-add epilogue).
 import { defaultGemvConfig, gemvRouting, type GemvConfig } from '../../workers/ops/gemv';
 import type { QuantKind } from '../../workers/storage/quant';
@@ -145,4 +146,28 @@ export function fullConfigs(def: GemvConfig, maxWg: number): SweepCfg[] {
     { tn: 32, tk: 4, r: 2, u: 8, chunk: 64, xsmem: false },
   ];
   return all.filter((c) => c.tn * c.tk <= maxWg);
+}
+
+/**
+ * q4 with int8 x quantized by a dispatch before the GEMV and read from the buffer (no staging, no
+ * barrier; GemvConfig.xInt8 with xsmem false) over workgroup shapes whose lanes x groups in flight
+ * cover K in 1-4 steps, against the default, the default with int8 x quantized per workgroup, and
+ * the loads-only diagnostic without staging (the floor: the same loads with no arithmetic).
+ */
+export function xq8Configs(n: number, k: number, maxWg: number): SweepCfg[] {
+  const def = defaultGemvConfig(n, k, maxWg, false, false);
+  const out: SweepCfg[] = [def, { ...def, xInt8: true }, { ...def, xsmem: false, loadsOnly: true }];
+  const groups = k / 32;
+  for (const tn of [16, 32, 64]) {
+    for (const u of [2, 4, 8, 16]) {
+      for (const steps of [1, 2, 4]) {
+        let tk = 1;
+        while (tk * u * steps < groups && tn * tk * 2 <= maxWg) tk *= 2;
+        if (tn * tk < 128 || tk * u * steps < groups || tk * u * steps > 2 * groups) continue;
+        out.push({ tn, tk, r: 1, u, chunk: 64, xsmem: false, xInt8: true });
+      }
+    }
+  }
+  out.push({ tn: 32, tk: 8, r: 2, u: 8, chunk: 64, xsmem: false, xInt8: true }, { tn: 32, tk: 16, r: 2, u: 4, chunk: 64, xsmem: false, xInt8: true });
+  return out.filter((c) => c.tn * c.tk <= maxWg);
 }

@@ -9,10 +9,11 @@
 // cover one K-slice, and times a streaming read of the GEMV's own byte count (same copies, same
 // dependent dispatches): what a pure read of that size achieves per call.
 // --confirm times the default against the split-K routing (gemvRouting), x-sharing row pairs,
-// int8-x q4 and the loads-only diagnostic. Every
+// int8-x q4 and the loads-only diagnostic. --xq8 sweeps q4 with int8 x quantized by a dispatch
+// before the GEMV (also timed alone) and checks every result against the default's. Every
 // GEMV timing is preceded by ~150 ms of streaming reads so the GPU's clocks are up (clockWarm).
 // Build + run: node tools/bench/build-kernels.mjs && node dist-bench/kernels.mjs [--small]
-//   [--json FILE] [--gemv-only] [--quick | --split | --confirm] [--shapes 11008x4096,...] [--kinds q4,q8]
+//   [--json FILE] [--gemv-only] [--quick | --split | --confirm | --xq8] [--shapes 11008x4096,...] [--kinds q4,q8]
 import { writeFileSync } from 'node:fs';
 import { createGpuContext, type GpuContext } from '../../workers/gpu/context';
 import { nodeGpu } from '../../workers/gpu/node';
@@ -20,12 +21,12 @@ import { createBindGroup, Recorder } from '../../workers/gpu/recorder';
 import { createGemm } from '../../workers/ops/gemm';
 import { createGemmSkinny } from '../../workers/ops/gemm-skinny';
 import { createGemv, defaultGemvConfig } from '../../workers/ops/gemv';
-import { createF32, type GpuTensor } from '../../workers/ops/types';
+import { createF32, readF32, type GpuTensor } from '../../workers/ops/types';
 import { packedBytes, type QuantKind } from '../../workers/storage/quant';
 import { STREAM_WGSL } from './peak';
 import { runMain } from '../cli';
 import { readTimestamps } from './timestamps';
-import { cfgName, confirmConfigs, fullConfigs, quickConfigs, splitConfigs, type SweepCfg } from './gemv-sweeps';
+import { cfgName, confirmConfigs, fullConfigs, quickConfigs, splitConfigs, xq8Configs, type SweepCfg } from './gemv-sweeps';
 
 const small = process.argv.includes('--small');
 const jsonIdx = process.argv.indexOf('--json');
@@ -42,6 +43,8 @@ const quickSweep = process.argv.includes('--quick');
 const splitSweep = process.argv.includes('--split');
 /** The default vs split-K, row pairs, int8 x and diagnostics (gemv-sweeps.ts confirmConfigs). */
 const confirmSweep = process.argv.includes('--confirm');
+/** q4 with int8 x quantized before the GEMV (gemv-sweeps.ts xq8Configs), results checked. */
+const xq8Sweep = process.argv.includes('--xq8');
 const shapesArg = argVal('shapes');
 const kindsArg = (argVal('kinds') ?? 'q4,q8').split(',') as QuantKind[];
 
@@ -209,11 +212,13 @@ async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number,
   const y = createF32(ctx, [n]);
   const def = defaultGemvConfig(n, k, ctx.caps.maxComputeInvocationsPerWorkgroup, ctx.caps.software);
   const maxWg = ctx.caps.maxComputeInvocationsPerWorkgroup;
-  if (splitSweep || confirmSweep) await streamSized(ctx, bytes, peak);
+  if (splitSweep || confirmSweep || xq8Sweep) await streamSized(ctx, bytes, peak);
   const sweep: SweepCfg[] = small
-    ? [def, ...(splitSweep ? [{ ...def, ksplit: 2 }, { ...def, ksplit: 2, ksplitReduce: 'atomic' as const, acc: true }] : [])]
+    ? [def, ...(splitSweep ? [{ ...def, ksplit: 2 }, { ...def, ksplit: 2, ksplitReduce: 'atomic' as const, acc: true }] : []), ...(xq8Sweep && kind === 'q4' ? xq8Configs(n, k, 256).filter((c) => c.xInt8 && c.xsmem === false).slice(0, 1) : [])]
     : confirmSweep
     ? confirmConfigs(n, k, kind, maxWg)
+    : xq8Sweep && kind === 'q4'
+    ? xq8Configs(n, k, maxWg)
     : splitSweep
     ? splitConfigs(def, k, kind, maxWg)
     : quickSweep
@@ -222,6 +227,8 @@ async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number,
   const reps = Math.max(20, Math.min(2000, Math.ceil((small ? 2e7 : 4e9) / bytes)));
   let best = { gbs: 0, name: '' };
   const seen = new Set<string>();
+  /** The first config's y = W x (the default), what --xq8 checks the others against. */
+  let yRef: Float32Array | null = null;
   for (const cfg of sweep) {
     const name = cfgName(cfg);
     if (seen.has(name)) continue;
@@ -239,7 +246,21 @@ async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number,
     const gpu = g
       ? { passUsPerCall: +g.passUs.toFixed(2), passGBps: +(bytes / g.passUs / 1e3).toFixed(0), passPctPeak: +((100 * bytes) / g.passUs / 1e3 / peak).toFixed(1), kernelUs: +kernelUs.toFixed(2), kernelGBps: +(bytes / kernelUs / 1e3).toFixed(0), kernelPctPeak: +((100 * bytes) / kernelUs / 1e3 / peak).toFixed(1), isolatedPassUs: +g.kernelUs.toFixed(2) }
       : {};
-    log({ bench: 'gemv', kind, shape: `${n}x${k}`, config: name, default: isDefault, dispatches: ops[0].ksplit > 1 && cfg.ksplitReduce !== 'atomic' ? 2 : 1, us: +(s * 1e6).toFixed(2), GBps: +gbs.toFixed(0), pctPeak: +((100 * gbs) / peak).toFixed(1), copies, ...gpu });
+    const xq8 = kind === 'q4' && !!cfg.xInt8 && cfg.xsmem === false && ctx.caps.packed4x8;
+    // With the int8-x quantization before it: the GEMV dispatch alone, x already quantized.
+    const main = xq8 ? await gpuTime(ctx, small ? 2 : Math.min(reps, 4 * ops.length), (rec, i) => ops[i % ops.length].recordMain(rec)) : null;
+    const mainUs = main ? { mainPassUs: +main.passUs.toFixed(2), mainPassPctPeak: +((100 * bytes) / main.passUs / 1e3 / peak).toFixed(1), mainKernelUs: +(main.passUs - emptyPassUs).toFixed(2) } : {};
+    let check = {};
+    if (xq8Sweep && !cfg.acc && !cfg.loadsOnly) {
+      const got = await readF32(ctx, y);
+      if (!yRef) yRef = got;
+      else {
+        const scale = yRef.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        check = { maxDiffVsDefault: +(got.reduce((m, v, i) => Math.max(m, Math.abs(v - yRef![i])), 0) / scale).toExponential(2) };
+      }
+    }
+    const dispatches = (ops[0].ksplit > 1 && cfg.ksplitReduce !== 'atomic' ? 2 : 1) + (xq8 ? 1 : 0);
+    log({ bench: 'gemv', kind, shape: `${n}x${k}`, config: name, default: isDefault, dispatches, us: +(s * 1e6).toFixed(2), GBps: +gbs.toFixed(0), pctPeak: +((100 * gbs) / peak).toFixed(1), copies, ...gpu, ...mainUs, ...check });
     if (gbs > best.gbs) best = { gbs, name };
   }
   log({ bench: 'gemv_best', kind, shape: `${n}x${k}`, config: best.name, GBps: +best.gbs.toFixed(0), pctPeak: +((100 * best.gbs) / peak).toFixed(1) });

@@ -163,6 +163,9 @@ describe.each(['q4', 'q8'] as const)('gemv %s', (dtype) => {
     for (const config of [
       { tn: 16, tk: 8, r: 1, chunk: 5, u: 4, xInt8: true },
       { tn: 16, tk: 16, r: 1, chunk: 128, u: 8, xInt8: true, q4InPlace: true, ksplit: 2 },
+      // quantized once by a dispatch before the GEMV, read from the buffer: padding slots, split-K
+      { tn: 16, tk: 4, r: 2, chunk: 64, u: 8, xInt8: true, xsmem: false },
+      { tn: 32, tk: 2, r: 1, chunk: 64, u: 4, xInt8: true, xsmem: false, ksplit: 3 },
     ]) {
       const { got, want, abs } = await runGemv(dtype, 75, 416, { bias: true, xOff: 32, yOff: 2, config });
       const err = maxScaledError(got, want, abs);

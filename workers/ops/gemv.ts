@@ -9,6 +9,7 @@ import gemvF32Src from '../../shaders/gemv_f32.wgsl?raw';
 import gemvQSrc from '../../shaders/gemv.wgsl?raw';
 import gemmReduceSrc from '../../shaders/gemm_reduce.wgsl?raw';
 import gemvVariantsSrc from '../../shaders/gemv_variants.wgsl?raw';
+import gemvXq8Src from '../../shaders/gemv_xq8.wgsl?raw';
 import type { KvLayer } from './kv-cache-ops';
 import { bindScales, bindTensor, expectShape, grid2d, numel, OpShapeError, type GpuTensor, type Op } from './types';
 
@@ -42,9 +43,12 @@ export interface GemvConfig {
    */
   ksplitReduce?: 'pass' | 'atomic';
   /**
-   * q4 with x staged, where the adapter has packed_4x8_integer_dot_product: x quantized per group
-   * of 32 to int8 in workgroup memory, dot products as dot4I8Packed (4x fewer x reads, ~5x fewer
-   * instructions). LOSSY (activations rounded to 8 bits per group); ignored elsewhere.
+   * q4 where the adapter has packed_4x8_integer_dot_product: x as int8 per group of 32
+   * (shaders/xq8.wgsl), dot products as dot4I8Packed (4x fewer x reads, ~4x fewer instructions).
+   * With x staged, each workgroup quantizes its chunk in workgroup memory; with xsmem false, a
+   * dispatch before the GEMV quantizes the row once (shaders/gemv_xq8.wgsl, which also applies
+   * fuse.norm / fuse.siluMul) and the GEMV reads it from the buffer with no staging or barrier.
+   * LOSSY (activations rounded to 8 bits per group); ignored elsewhere.
    */
   xInt8?: boolean;
   /** With r = 2: read each x vector once for both rows of a thread (halves x reads per weight byte). */
@@ -63,6 +67,8 @@ export const GEMV_F32_ROWS = 4;
 export const GEMV_Q_WG = 256;
 /** Threads per workgroup of the split-K second pass (one per output element). */
 export const GEMV_REDUCE_WG = 128;
+/** Threads per workgroup of the int8-x quantization before an xInt8 GEMV (one per group of 32). */
+export const GEMV_XQ8_WG = 64;
 
 /**
  * Process-wide GEMV routing switches, read when a Gemv is built. `splitK` (default off, see
@@ -174,6 +180,11 @@ export class Gemv implements Op<GemvArgs | void> {
   private readonly workgroups: [number, number];
   /** Split-K second pass (ksplit > 1 with 'pass'): kernel, bindings, params [M = 1, N, S = ksplit, y_off], grid. */
   private readonly reduce: { kernel: Kernel; bindGroup: GPUBindGroup; params: Uint32Array; workgroups: [number, number] } | null = null;
+  /**
+   * int8-x quantization before the GEMV (xInt8 with x read from the buffer): kernel, bindings,
+   * params [K, x_off, eps (f32), 0], grid; it writes xq, which the GEMV binds in place of x.
+   */
+  private readonly xq8: { kernel: Kernel; bindGroup: GPUBindGroup; params: Uint32Array; workgroups: [number, number] } | null = null;
   /** Workgroups per row block along K (1 without split-K). */
   readonly ksplit: number = 1;
   private readonly vec4: boolean;
@@ -221,6 +232,10 @@ export class Gemv implements Op<GemvArgs | void> {
     const fusing = !!(fuse.norm || fuse.siluMul || fuse.accumulate || rk);
     const fuseDefines = { PRO_NORM: !!nw, PRO_SILU: !!fuse.siluMul, EPI_ADD: !!fuse.accumulate };
     const buffers: BufferBinding[] = [];
+    /** The RMSNorm weight the main kernel binds (with the int8-x prologue, that dispatch applies it). */
+    let mainNw = nw;
+    /** What the main kernel binds as x (the int8 copy with the prologue). */
+    let mainX: BufferBinding = bindTensor(x);
     if (w.dtype === 'f32') {
       this.vec4 = k % 4 === 0;
       if (fusing && !this.vec4) throw new OpShapeError(`gemv: fused f32 GEMV needs K % 4 == 0 (K = ${k})`);
@@ -257,6 +272,29 @@ export class Gemv implements Op<GemvArgs | void> {
       if (wg > ctx.caps.maxComputeInvocationsPerWorkgroup || wg < 32 || (wg & (wg - 1)) !== 0) {
         throw new OpShapeError(`gemv: config ${cfg.tn}x${cfg.tk} needs a power-of-two workgroup of 32..${ctx.caps.maxComputeInvocationsPerWorkgroup} threads`);
       }
+      const xInt8 = w.dtype === 'q4' && !!cfg.xInt8 && ctx.caps.packed4x8 && !cfg.pairRows;
+      const xq8 = xInt8 && cfg.xsmem === false;
+      if (xq8) {
+        // The quantization dispatch reads x (and applies norm / silu); the GEMV reads only xq.
+        const xq = ctx.buffers.create((k / 32) * 48, 'gemv.xq8');
+        mainX = xq;
+        mainNw = undefined;
+        const kernel = ctx.pipelines.get({
+          op: 'gemv_xq8',
+          source: gemvXq8Src,
+          workgroupSize: [GEMV_XQ8_WG, 1, 1],
+          defines: { PRO_NORM: !!nw, PRO_SILU: !!fuse.siluMul, NO_Y: true },
+          bindings: ['read', 'rw', ...(nw ? (['read'] as const) : [])],
+        });
+        const params = new Uint32Array([k, 0, 0, 0]);
+        new Float32Array(params.buffer, 8, 1)[0] = this.eps;
+        this.xq8 = {
+          kernel,
+          bindGroup: createBindGroup(ctx, kernel, [bindTensor(x), xq, ...(nw ? [bindTensor(nw)] : [])], `gemv_xq8 ${k}`),
+          params,
+          workgroups: grid2d(ctx, Math.ceil(k / 32 / GEMV_XQ8_WG)),
+        };
+      }
       this.name = `gemv_${w.dtype}`;
       this.kernel = ctx.pipelines.get({
         op: 'gemv_q',
@@ -269,26 +307,27 @@ export class Gemv implements Op<GemvArgs | void> {
           Q4_INPLACE: w.dtype === 'q4' && !!cfg.q4InPlace,
           LOADS_ONLY: !!cfg.loadsOnly,
           RPAIR: !!cfg.pairRows && cfg.r === 2,
-          X_INT8: w.dtype === 'q4' && !!cfg.xInt8 && ctx.caps.packed4x8 && (cfg.xsmem ?? true) && !cfg.pairRows,
+          X_INT8: xInt8,
           PREFETCH: !!cfg.prefetch && cfg.r === 1 && (cfg.xsmem ?? true),
           ...fuseDefines,
-          ...this.ropeDefines(rk, !!bias, !!nw),
+          ...(xq8 ? { PRO_NORM: false, PRO_SILU: false } : {}),
+          ...this.ropeDefines(rk, !!bias, !!mainNw),
           KSPLIT: ks,
           // Split-K: the partials carry no bias and no epilogue (gemm_reduce.wgsl adds them);
           // atomic adds go to y as bits after the other bindings (NO_Y).
           ...(partial ? { HAS_BIAS: false, EPI_ADD: false, NW_BINDING: 5, SPLIT_PART: true } : {}),
-          ...(atomic ? { EPI_ADD: false, NO_Y: true, NW_BINDING: bias ? 5 : 4, SPLIT_ATOMIC: true, YA_BINDING: 4 + (bias ? 1 : 0) + (nw ? 1 : 0) } : {}),
+          ...(atomic ? { EPI_ADD: false, NO_Y: true, NW_BINDING: bias ? 5 : 4, SPLIT_ATOMIC: true, YA_BINDING: 4 + (bias ? 1 : 0) + (mainNw ? 1 : 0) } : {}),
         },
         bindings: [
           ...(['read', 'read', 'read'] as const),
           ...(rk || atomic ? [] : (['rw'] as const)),
           ...(bias && !partial ? (['read'] as const) : []),
-          ...(nw ? (['read'] as const) : []),
+          ...(mainNw ? (['read'] as const) : []),
           ...(rk ? (['read', 'rw', 'rw', 'rw'] as const) : []),
           ...(atomic ? (['rw'] as const) : []),
         ],
       });
-      buffers.push(bindTensor(w), bindScales(w), bindTensor(x));
+      buffers.push(bindTensor(w), bindScales(w), mainX);
       const rowBlocks = Math.ceil(n / (cfg.tn * cfg.r));
       this.workgroups = grid2d(ctx, rowBlocks * ks);
       if (partial) {
@@ -314,11 +353,11 @@ export class Gemv implements Op<GemvArgs | void> {
       }
     }
     if (bias && !this.reduce) buffers.push(bindTensor(bias));
-    if (nw) buffers.push(bindTensor(nw));
+    if (mainNw) buffers.push(bindTensor(mainNw));
     if (rk) buffers.push(bindTensor(rk.table), bindTensor(rk.qOut), bindTensor(rk.cache.k), bindTensor(rk.cache.v));
     if (this.ksplit > 1 && !this.reduce) buffers.push(bindTensor(y)); // atomic split-K: y last
     const split = this.ksplit > 1 ? `+k${this.ksplit}${this.reduce ? '' : 'atomic'}` : '';
-    const label = `${this.name} ${n}x${k}${nw ? '+norm' : ''}${fuse.siluMul ? '+silu' : ''}${fuse.accumulate ? '+add' : ''}${rk ? '+rope_kv' : ''}${split}`;
+    const label = `${this.name} ${n}x${k}${this.xq8 ? '+xq8' : ''}${nw ? '+norm' : ''}${fuse.siluMul ? '+silu' : ''}${fuse.accumulate ? '+add' : ''}${rk ? '+rope_kv' : ''}${split}`;
     this.bindGroup = createBindGroup(ctx, this.kernel, buffers, label); // profiles name dispatches by it
     this.xLen = numel(x.shape);
     this.yLen = numel(y.shape);
@@ -345,17 +384,30 @@ export class Gemv implements Op<GemvArgs | void> {
     if (this.vec4 && xOff % 4 !== 0) throw new OpShapeError(`${this.name}: xOffset ${xOff} must be a multiple of 4`);
     if (xOff + this.xRow > this.xLen || yOff + this.n > this.yLen) throw new OpShapeError(`${this.name}: offsets x ${xOff} / y ${yOff} run past the tensors`);
     const p = this.params; // [N, K, x_off, y_off, eps (f32), slot, pad x2]; N, K, eps set once
-    p[2] = xOff;
+    p[2] = this.xq8 ? 0 : xOff;
     p[3] = yOff;
     if (this.maxSlot > 0) {
       const slot = args?.slot ?? -1;
       if (!(Number.isInteger(slot) && slot >= 0 && slot < this.maxSlot)) throw new OpShapeError(`${this.name}: ropeKv slot ${slot} outside the cache's 0..${this.maxSlot - 1}`);
       p[5] = slot;
     }
+    const q = this.xq8;
+    if (q) {
+      q.params[1] = xOff;
+      rec.dispatch(q.kernel, q.bindGroup, q.params, q.workgroups[0], q.workgroups[1]);
+    }
+    this.recordMain(rec, p);
+  }
+
+  /**
+   * The GEMV dispatch (and split-K's second pass) alone, without the int8-x quantization before
+   * it: for benchmarks that time the two apart; inference calls record().
+   */
+  recordMain(rec: Recorder, p = this.params): void {
     rec.dispatch(this.kernel, this.bindGroup, p, this.workgroups[0], this.workgroups[1]);
     const r = this.reduce;
     if (r) {
-      r.params[3] = yOff;
+      r.params[3] = p[3];
       rec.dispatch(r.kernel, r.bindGroup, r.params, r.workgroups[0], r.workgroups[1]);
     }
   }
