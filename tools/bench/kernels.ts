@@ -23,7 +23,7 @@ import { createGemmSkinny } from '../../workers/ops/gemm-skinny';
 import { createGemv, defaultGemvConfig } from '../../workers/ops/gemv';
 import { createF32, readF32, type GpuTensor } from '../../workers/ops/types';
 import { packedBytes, type QuantKind } from '../../workers/storage/quant';
-import { STREAM_WGSL } from './peak';
+import { clockWarmer, STREAM_WGSL } from './peak';
 import { runMain } from '../cli';
 import { readTimestamps } from './timestamps';
 import { cfgName, confirmConfigs, fullConfigs, quickConfigs, splitConfigs, xq8Configs, type SweepCfg } from './gemv-sweeps';
@@ -129,23 +129,8 @@ async function emptyDispatch(ctx: GpuContext): Promise<void> {
   log({ bench: 'empty_dispatch', us: +(s * 1e6).toFixed(2), passUsPerCall: g ? +g.passUs.toFixed(2) : undefined });
 }
 
-/** 256 MiB streaming-read dispatch, kept from streamPeak for clockWarm(). */
-let warmDispatch: ((rec: Recorder) => void) | null = null;
-
-/**
- * Keep the GPU busy for ~`ms` (streaming reads) right before a timing: between configs the GPU
- * idles while pipelines compile, and its clocks drop; a timing of a few ms alone would then
- * measure the clock ramp (seen on the H200, 2026-11-26: the same 28 MB read at 10 and 27 µs).
- */
-async function clockWarm(ctx: GpuContext, ms = 150): Promise<void> {
-  if (!warmDispatch || small) return;
-  const t0 = performance.now();
-  while (performance.now() - t0 < ms) {
-    const rec = new Recorder(ctx, 'clock-warm');
-    for (let i = 0; i < 200; i++) warmDispatch(rec);
-    await rec.submitAndWait();
-  }
-}
+/** Streaming reads right before every timing so the GPU's clocks are up (peak.ts clockWarmer). */
+let clockWarm: () => Promise<void> = async () => {};
 
 async function streamPeak(ctx: GpuContext): Promise<number> {
   const bytes = small ? 32 << 20 : 256 << 20;
@@ -158,7 +143,6 @@ async function streamPeak(ctx: GpuContext): Promise<number> {
     const bg = createBindGroup(ctx, kernel, [src, dst]);
     const params = new Uint32Array([bytes / 16, threads, 0, 0]);
     const s = await timeIt(ctx, small ? 5 : 40, (rec) => rec.dispatch(kernel, bg, params, wgs));
-    if (wgs === 4096) warmDispatch = (rec) => rec.dispatch(kernel, bg, params, wgs);
     const gbs = bytes / s / 1e9;
     log({ bench: 'stream_read', bytes, workgroups: wgs, us: +(s * 1e6).toFixed(1), GBps: +gbs.toFixed(0) });
     best = Math.max(best, gbs);
@@ -194,7 +178,7 @@ async function streamSized(ctx: GpuContext, bytes: number, peak: number): Promis
     const params = new Uint32Array([bytes / 16, threads, 0, 0]);
     const record = (rec: Recorder, i: number) => rec.dispatch(kernel, bgs[i % copies], params, threads / 256);
     const reps = Math.max(20, Math.min(2000, Math.ceil((small ? 2e7 : 4e9) / bytes)));
-    await clockWarm(ctx);
+    await clockWarm();
     const s = await timeIt(ctx, reps, record);
     const g = await gpuTime(ctx, small ? 2 : Math.min(reps, 4 * copies), record);
     const pct = (us: number) => +((100 * bytes) / us / 1e3 / peak).toFixed(1);
@@ -234,7 +218,7 @@ async function benchGemv(ctx: GpuContext, kind: QuantKind, n: number, k: number,
     if (seen.has(name)) continue;
     seen.add(name);
     const ops = ws.map((w) => createGemv(ctx, { w, x, y, config: cfg, fuse: { accumulate: !!cfg.acc } }));
-    await clockWarm(ctx);
+    await clockWarm();
     const s = await timeIt(ctx, reps, (rec, i) => ops[i % ops.length].record(rec));
     const gbs = bytes / s / 1e9;
     const isDefault = cfgName(cfg) === cfgName(def);
@@ -310,6 +294,7 @@ async function main(): Promise<void> {
   const c = ctx.caps;
   log({ bench: 'device', date: new Date().toISOString(), timestamps: c.timestampQuery, vendor: c.vendor, architecture: c.architecture, description: c.description, shaderF16: c.shaderF16, subgroups: c.subgroups, packed4x8: c.packed4x8, maxBufferSize: c.maxBufferSize, maxStorageBufferBindingSize: c.maxStorageBufferBindingSize });
   await emptyDispatch(ctx);
+  if (!small) clockWarm = clockWarmer(ctx);
   const peak = await streamPeak(ctx);
   log({ bench: 'stream_peak', GBps: +peak.toFixed(0) });
   const gemvShapes: Array<[number, number]> = small

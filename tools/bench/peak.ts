@@ -49,3 +49,38 @@ export async function streamPeakGBs(ctx: GpuContext, bytes: number, passes = 10)
   uni.destroy();
   return (bytes * passes) / (best * 1e6);
 }
+
+/**
+ * Keeps the GPU busy with streaming reads of a 256 MiB buffer for ~`ms` right before a timing:
+ * between configs the GPU idles while pipelines compile and its clocks drop (the H200's SMs
+ * from 1980 to 345 MHz), so a timing of a few ms alone would measure the clock ramp (seen
+ * 2026-11-26: the same 28 MB read at 10 and 27 µs). Returns the warm-up; a no-op on CPU adapters.
+ */
+export function clockWarmer(ctx: GpuContext, ms = 150): () => Promise<void> {
+  if (ctx.caps.software) return async () => {};
+  const bytes = 256 << 20;
+  const dev = ctx.device;
+  const threads = 4096 * 256;
+  const src = dev.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE });
+  const dst = dev.createBuffer({ size: threads * 4, usage: GPUBufferUsage.STORAGE });
+  const uni = dev.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  dev.queue.writeBuffer(uni, 0, new Uint32Array([bytes / 16, threads, 0, 0]));
+  const pipeline = dev.createComputePipeline({ layout: 'auto', compute: { module: dev.createShaderModule({ code: STREAM_WGSL }), entryPoint: 'main' } });
+  const group = dev.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [{ binding: 0, resource: { buffer: uni } }, { binding: 1, resource: { buffer: src } }, { binding: 2, resource: { buffer: dst } }],
+  });
+  return async () => {
+    const t0 = performance.now();
+    while (performance.now() - t0 < ms) {
+      const enc = dev.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, group);
+      for (let i = 0; i < 20; i++) pass.dispatchWorkgroups(threads / 256);
+      pass.end();
+      dev.queue.submit([enc.finish()]);
+      await dev.queue.onSubmittedWorkDone();
+    }
+  };
+}

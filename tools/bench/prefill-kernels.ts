@@ -9,7 +9,8 @@
 //              or flash + combine (tree) routing.
 // Time per call = one timestamped compute pass holding `reps` back-to-back calls (kernel time
 // plus the dispatch gaps a forward pass has), cycling through one weight copy per layer so the
-// weights are not all L2-resident; median of 3 passes. Without timestamp-query (SwiftShader) the
+// weights are not all L2-resident; median of 3 passes, each timing after ~150 ms of streaming reads
+// that hold the GPU's clocks up (the fourth session added this; the third's sweep ran without). Without timestamp-query (SwiftShader) the
 // wall time of the submit is used instead (--small: a smoke run of the harness only).
 // Usage: node dist-bench/prefill-kernels.mjs [--small] [--json FILE] [--only gemm|attention] [--quants q4,q8]
 //   [--models a,b] [--ms 16,512,...] [--keys 64,...] [--nodes 1,7,16]
@@ -26,6 +27,7 @@ import { createF32, uploadF32, uploadPacked, uploadU32, type GpuTensor, type Op 
 import { quantize, type QuantKind } from '../../workers/storage/quant';
 import { runMain } from '../cli';
 import { SHAPES } from './shapes';
+import { clockWarmer } from './peak';
 import { readTimestamps } from './timestamps';
 
 const argv = process.argv.slice(2);
@@ -40,11 +42,15 @@ function log(row: Record<string, unknown>): void {
   console.log(JSON.stringify(row));
 }
 
-/** µs per call: `reps` calls in one (timestamped) pass, median of 3. */
+/** Streaming reads right before each timing, so the GPU's clocks are up (peak.ts clockWarmer). */
+let clockWarm: () => Promise<void> = async () => {};
+
+/** µs per call: `reps` calls in one (timestamped) pass, median of 3, after a clock warm-up. */
 async function perCall(ctx: GpuContext, reps: number, record: (rec: Recorder, i: number) => void): Promise<number> {
   const warm = new Recorder(ctx, 'warm');
   record(warm, 0);
   await warm.submitAndWait();
+  await clockWarm();
   const times: number[] = [];
   for (let t = 0; t < 3; t++) {
     if (ctx.caps.timestampQuery) {
@@ -198,6 +204,7 @@ async function main(): Promise<void> {
   const ctx = await createGpuContext(await nodeGpu(['disable-dawn-features=timestamp_quantization']), { timestampQuery: true });
   const c = ctx.caps;
   log({ bench: 'device', date: new Date().toISOString(), timestamps: c.timestampQuery, vendor: c.vendor, architecture: c.architecture, description: c.description, subgroups: c.subgroups });
+  if (!small) clockWarm = clockWarmer(ctx);
   if (only !== 'gemm') await attentionSweep(ctx);
   if (only !== 'attention') await gemmSweep(ctx);
   if (jsonPath) writeFileSync(jsonPath, JSON.stringify(rows, null, 1));
