@@ -367,9 +367,11 @@ def main() -> None:
     # image) so the language model has features worth attending to from the first steps.
     aux_head = torch.nn.Linear(config.text_config.hidden_size, data.AUX_DIM)
     aux_file = os.path.join(args.resume or "", "ckpt_aux.safetensors")
-    if args.resume and os.path.exists(aux_file):  # the head of the run resumed from (training-only)
+    aux_saved: dict = {}
+    if args.resume and os.path.exists(aux_file):  # the head(s) of the run resumed from (training-only)
         from safetensors.torch import load_file
-        aux_head.load_state_dict(load_file(aux_file))
+        aux_saved = load_file(aux_file)  # "weight", "bias"; --aux-layers heads as "layer<l>.weight" / ".bias"
+        aux_head.load_state_dict({k: v for k, v in aux_saved.items() if not k.startswith("layer")})
         print(f"auxiliary head resumed from {aux_file}", flush=True)
     aux_head.cuda()
     aux_in_scale = 1.0 / (args.connector_scale * args.aux_input_scale)
@@ -453,6 +455,11 @@ def main() -> None:
         raise SystemExit(f"--aux-layers {args.aux_layers}: layers must be in 1..{len(text_layers) - 1}")
     layer_heads = torch.nn.ModuleDict({str(li): torch.nn.Linear(config.text_config.hidden_size, data.AUX_DIM)
                                        for li in aux_layers}).cuda()
+    for li in aux_layers:
+        saved = {k.split(".", 1)[1]: v for k, v in aux_saved.items() if k.split(".", 1)[0] == f"layer{li}"}
+        if saved:
+            layer_heads[str(li)].load_state_dict(saved)
+            print(f"auxiliary head of layer {li} resumed from {aux_file}", flush=True)
     groups[(True, False)] += list(layer_heads.parameters())
     opt = torch.optim.AdamW([{"params": ps, "weight_decay": 0.05 if d else 0.0, "mult": args.vision_lr_mult if v else 1.0}
                              for (d, v), ps in groups.items() if ps], lr=args.lr, betas=(0.9, 0.95), fused=True)
@@ -639,7 +646,9 @@ def main() -> None:
         os.makedirs(args.ckpt_out, exist_ok=True)
         save_checkpoint(model, args.ckpt_out)
         from safetensors.torch import save_file
-        save_file({k: v.detach().cpu().contiguous() for k, v in aux_head.state_dict().items()},
+        heads = {**aux_head.state_dict(), **{f"layer{li}.{k}": v for li in aux_layers
+                                             for k, v in layer_heads[str(li)].state_dict().items()}}
+        save_file({k: v.detach().cpu().contiguous() for k, v in heads.items()},
                   os.path.join(args.ckpt_out, "ckpt_aux.safetensors"))
     meta = {"steps": step, "phase1_steps": phase1_steps, "sequences": seen, "scenes": n_scenes,
             "train_seconds": round(train_s, 1),
