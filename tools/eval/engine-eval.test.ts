@@ -32,7 +32,7 @@ describe.skipIf(!have)('engine eval (lumen-demo on Dawn)', () => {
       expect(r.scores.exact).toBe(r.prediction === expected[i].answer ? 1 : 0);
       expect(r.stats.visualTokens).toBe(13 * 16); // 3 x 4 tiles + the global image
     }
-    expect(Object.keys(report.summary).sort()).toEqual(['count', 'position']);
+    expect(Object.keys(report.summary).sort()).toEqual(['position', 'shape']);
     expect(report.tokensPerStep).toBe(1);
     expect(report.selected).toBe(2);
   });
@@ -50,6 +50,6 @@ describe.skipIf(!have)('engine eval (lumen-demo on Dawn)', () => {
   it('refuses HiRED and PPD options until the engine has them', async () => {
     await expect(runEngineEval(ctx, { modelDir, heldoutDir, maxNewTokens: 4, quantization: 'f32', visualTokenBudget: 64 })).rejects.toThrow(EvalOptionError);
     await expect(runEngineEval(ctx, { modelDir, heldoutDir, maxNewTokens: 4, quantization: 'f32', draftTokens: 3 })).rejects.toThrow(EvalOptionError);
-    expect((await readHeldout(heldoutDir, 1)).map((it) => it.type)).toEqual(['count', 'position']);
+    expect((await readHeldout(heldoutDir, 1)).map((it) => it.type)).toEqual(['shape', 'position']);
   });
 });

@@ -8,10 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { UnsupportedImageError } from '../../workers/protocol/errors';
 import { decodePng } from './png';
 
+const mini = join(__dirname, 'fixtures/heldout-mini');
 const files = [
   join(__dirname, '../demo-model/fixtures/sample.png'),
-  join(__dirname, 'fixtures/heldout-mini/0203_count.png'),
-  join(__dirname, 'fixtures/heldout-mini/0318_position.png'),
+  // the held-out fixture's PNGs (make_engine_fixture.py), as listed in its heldout.jsonl
+  ...readFileSync(join(mini, 'heldout.jsonl'), 'utf8').trim().split('\n').map((l) => join(mini, (JSON.parse(l) as { image: string }).image)),
 ];
 
 function chunk(type: string, body: Uint8Array): Buffer {

@@ -6,7 +6,7 @@
 // f32 weights: the prompt ids must equal the Python processor's, the first step's top token and
 // logit must match (logit within 2%: the engine's resizes need not equal PIL's Lanczos bit for
 // bit), and the first 6 greedy tokens must be the same (6 keep the SwiftShader time down; whole
-// answers are compared on 545 held-out questions by tools/eval/engine-eval.ts, docs/DEMO_MODEL.md).
+// answers are compared on 600 held-out questions by tools/eval/engine-eval.ts, docs/DEMO_MODEL.md).
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,7 +25,7 @@ const modelDir = join(__dirname, '../../public/models/lumen-demo');
 const fixtures = join(__dirname, '../demo-model/fixtures');
 const have = existsSync(join(modelDir, 'model.safetensors')) && existsSync(join(fixtures, 'reference.json'));
 const never = new AbortController().signal;
-/** Greedy tokens compared (the full 31-token answer also matches, see the report; kept short for CI time). */
+/** Greedy tokens compared (kept short for CI time; whole answers: the engine eval, docs/DEMO_MODEL.md). */
 const N = 6;
 
 interface Reference {
