@@ -485,7 +485,9 @@ test('with the demo model: real streamed answers with stats, Copy, Regenerate, S
   const answers = page.getByRole('article', { name: 'Lumen' });
   const stats = /first token [\d.]+ m?s · [\d.]+ tok\/s · [1-9]\d* tokens?/;
   const t0 = Date.now();
-  await input.fill('What do you see?');
+  // A text-only question the shipped demo weights still answer at the 16-token cap (most text-only prompts
+  // end after 2-7 tokens with run 10a's weights; re-check when public/models/lumen-demo changes).
+  await input.fill('Describe what you see.');
   await input.press('Enter');
   await expect(answers).toHaveAttribute('aria-busy', 'true');
   await expect(answers.locator('[aria-live="polite"]'), 'streamed text is announced').toHaveCount(1);
@@ -512,7 +514,7 @@ test('with the demo model: real streamed answers with stats, Copy, Regenerate, S
   expect(again.map((m) => [m.text, m.status])).toEqual([[full.text, 'done']]);
 
   // Esc while the answer streams stops it: kept as 'stopped' with what was written (a prefix).
-  await input.fill('What do you see?');
+  await input.fill('Describe what you see.');
   await input.press('Enter');
   await expect(answers.last()).toHaveAttribute('aria-busy', 'true');
   await page.keyboard.press('Escape');
@@ -523,11 +525,11 @@ test('with the demo model: real streamed answers with stats, Copy, Regenerate, S
   expect(stopped.text.length).toBeLessThan(full.text.length);
 
   // A reload while an answer is being written leaves it 'interrupted', with Retry once the model is back.
-  await input.fill('What do you see?');
+  await input.fill('Describe what you see.');
   await input.press('Enter');
   await expect(answers.last()).toHaveAttribute('aria-busy', 'true');
   await page.reload();
-  await sidebar(page).getByRole('button', { name: 'What do you see?', exact: true }).click();
+  await sidebar(page).getByRole('button', { name: 'Describe what you see.', exact: true }).click();
   await expect(answers.last()).toContainText('This answer was cut off');
   const cut = (await storedAnswers(page)).at(-1)!;
   expect(cut.status).toBe('interrupted');
