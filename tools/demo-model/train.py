@@ -23,8 +23,11 @@ Runs on the GPU host (torch + transformers + tokenizers + pillow + numpy, no net
    probes of the kind of shape per text layer (image tokens, the answer position's attention read-out
    and its own input: `attn_sup.KindProbes`); --aux-layers 1,2 puts the auxiliary targets on the
    image tokens' hidden states entering those text layers too (fresh training-only heads after each
-   layer's input RMSNorm), so layer 0 cannot wash the kind out of them (docs/DEMO_MODEL.md,
-   "Probe run");
+   layer's input RMSNorm; taken by forward pre-hooks, saved with the aux head in ckpt_aux), so layer 0
+   cannot wash the kind out of them (docs/DEMO_MODEL.md, "Probe run", "Runs 10-11"); the log also
+   prints the norms at layer 0 (image tokens, layer 0's update to them, text tokens); --connector-ramp M
+   multiplies the connector output by 1 -> M over the first --connector-ramp-frac of the run (training
+   only: folded into the connector weights before the checkpoint and export);
 4. export: f16 safetensors + configs + tokenizer/processor files, laid out like SmolVLM;
    the fp32 checkpoint goes to --ckpt-out as two safetensors files (each < 16 MiB).
 """
