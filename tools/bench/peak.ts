@@ -17,9 +17,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   dst[gid.x] = dot(acc, vec4<f32>(1.0));
 }`;
 
-export async function streamPeakGBs(ctx: GpuContext, bytes: number, passes = 10): Promise<number> {
+/**
+ * `passes` dispatches of the streaming read over a fresh `bytes`-long buffer (threads * 4 bytes
+ * of output), submitted as one command buffer and awaited: returns the run and the cleanup.
+ */
+function streamRead(ctx: GpuContext, bytes: number, threads: number, passes: number): { run: () => Promise<number>; destroy: () => void } {
   const dev = ctx.device;
-  const threads = 256 * 1024;
   const src = dev.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE });
   const dst = dev.createBuffer({ size: threads * 4, usage: GPUBufferUsage.STORAGE });
   const uni = dev.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
@@ -41,12 +44,20 @@ export async function streamPeakGBs(ctx: GpuContext, bytes: number, passes = 10)
     await dev.queue.onSubmittedWorkDone();
     return performance.now() - t0;
   };
+  const destroy = () => {
+    src.destroy();
+    dst.destroy();
+    uni.destroy();
+  };
+  return { run, destroy };
+}
+
+export async function streamPeakGBs(ctx: GpuContext, bytes: number, passes = 10): Promise<number> {
+  const { run, destroy } = streamRead(ctx, bytes, 256 * 1024, passes);
   await run();
   let best = Infinity;
   for (let i = 0; i < 3; i++) best = Math.min(best, await run());
-  src.destroy();
-  dst.destroy();
-  uni.destroy();
+  destroy();
   return (bytes * passes) / (best * 1e6);
 }
 
@@ -58,29 +69,9 @@ export async function streamPeakGBs(ctx: GpuContext, bytes: number, passes = 10)
  */
 export function clockWarmer(ctx: GpuContext, ms = 150): () => Promise<void> {
   if (ctx.caps.software) return async () => {};
-  const bytes = 256 << 20;
-  const dev = ctx.device;
-  const threads = 4096 * 256;
-  const src = dev.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE });
-  const dst = dev.createBuffer({ size: threads * 4, usage: GPUBufferUsage.STORAGE });
-  const uni = dev.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-  dev.queue.writeBuffer(uni, 0, new Uint32Array([bytes / 16, threads, 0, 0]));
-  const pipeline = dev.createComputePipeline({ layout: 'auto', compute: { module: dev.createShaderModule({ code: STREAM_WGSL }), entryPoint: 'main' } });
-  const group = dev.createBindGroup({
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [{ binding: 0, resource: { buffer: uni } }, { binding: 1, resource: { buffer: src } }, { binding: 2, resource: { buffer: dst } }],
-  });
+  const { run } = streamRead(ctx, 256 << 20, 4096 * 256, 20);
   return async () => {
     const t0 = performance.now();
-    while (performance.now() - t0 < ms) {
-      const enc = dev.createCommandEncoder();
-      const pass = enc.beginComputePass();
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, group);
-      for (let i = 0; i < 20; i++) pass.dispatchWorkgroups(threads / 256);
-      pass.end();
-      dev.queue.submit([enc.finish()]);
-      await dev.queue.onSubmittedWorkDone();
-    }
+    while (performance.now() - t0 < ms) await run();
   };
 }
