@@ -486,7 +486,7 @@ test('with the demo model: real streamed answers with stats, Copy, Regenerate, S
   const stats = /first token [\d.]+ m?s · [\d.]+ tok\/s · [1-9]\d* tokens?/;
   const t0 = Date.now();
   // A text-only question the shipped demo weights still answer at the 16-token cap (most text-only prompts
-  // end after 2-7 tokens with run 10a's weights; re-check when public/models/lumen-demo changes).
+  // end after a few tokens with the demo weights; re-check when public/models/lumen-demo changes).
   await input.fill('Describe what you see.');
   await input.press('Enter');
   await expect(answers).toHaveAttribute('aria-busy', 'true');

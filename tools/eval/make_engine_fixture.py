@@ -21,7 +21,7 @@ import eval_transformers  # noqa: E402
 import fast_tiles  # noqa: E402
 import scenes  # noqa: E402
 
-WANT = [("shape", True), ("position", True)]  # (type, answered correctly): the kind of a shape is what run 10a learnt
+WANT = [("shape", True), ("position", True)]  # (type, answered correctly): the kind of a shape is what runs 10a-12a learnt
 
 
 def main() -> None:
