@@ -59,14 +59,30 @@ AUX_DIM = len(AUX_COLORS) + len(AUX_SHAPES) + len(AUX_SIZES) + 3 + 3 + 2  # + ro
 AUX_PRESENCE = len(AUX_COLORS) + len(AUX_SHAPES) + len(AUX_SIZES)
 
 
-def aux_labels(sc: scenes.Scene, n_tiles: int, longest_tiles: int = 4) -> np.ndarray:
+def aux_labels(sc: scenes.Scene, n_tiles: int, longest_tiles: int = 4, tile_positions: bool = False) -> np.ndarray:
     """Training-only targets for each visual token (after pixel shuffle: 4x4 per 256 px tile).
     (n_tiles, 16, AUX_DIM + 1): presence bits of colour / shape / size of any object overlapping
     the token's cell; on the global image also the 3x3 region bits and (u, v) of the object whose
-    centre is in the cell, with the last column flagging where those are defined."""
+    centre is in the cell, with the last column flagging where those are defined.
+    tile_positions (train.py --aux-tile-positions): every local-tile token also gets the region bits
+    and (u, v) of its own cell's centre on the canvas (where the token lies; for a token holding an
+    object's centre that is the object's region), so the features can carry where each token is,
+    which relative questions need."""
     lab = np.zeros((n_tiles, 16, AUX_DIM + 1), dtype=np.float32)
     rows, cols = scenes.tile_grid(sc, n_tiles, longest_tiles)
     gh, gw = rows * 4, cols * 4  # token grid over all tiles
+    if tile_positions:
+        t = np.arange(rows * cols)[:, None]
+        k = np.arange(16)[None, :]
+        u = ((t % cols) * 4 + k % 4 + 0.5) / gw                                # (rows * cols, 16)
+        v = ((t // cols) * 4 + k // 4 + 0.5) / gh
+        region_row, region_col = np.minimum(2, (v * 3).astype(int)), np.minimum(2, (u * 3).astype(int))
+        for i in range(3):
+            lab[: rows * cols, :, AUX_PRESENCE + i] = region_row == i
+            lab[: rows * cols, :, AUX_PRESENCE + 3 + i] = region_col == i
+        lab[: rows * cols, :, AUX_PRESENCE + 6] = u
+        lab[: rows * cols, :, AUX_PRESENCE + 7] = v
+        lab[: rows * cols, :, AUX_DIM] = 1
     for o in sc.objects:
         u, v = o.cx / sc.width, o.cy / sc.height
         ru, rv = 0.7 * o.radius / sc.width, 0.7 * o.radius / sc.height

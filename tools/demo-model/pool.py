@@ -46,10 +46,12 @@ class SceneStream(torch.utils.data.IterableDataset):
     answer ids, bits of the objects the question names)], n_objects) from training seeds only."""
 
     def __init__(self, tokenizer, seq_len: int, seed: int, chunk: int = 4, easy_fraction: float = data.EASY_FRACTION,
-                 longest: int = 1024, tile: int = 256, weights: dict[str, float] | None = None):
+                 longest: int = 1024, tile: int = 256, weights: dict[str, float] | None = None,
+                 tile_positions: bool = False):
         self.tok, self.seq_len, self.seed, self.chunk = tokenizer, seq_len, seed, chunk
         self.weights = weights or data.QA_WEIGHTS
         self.easy, self.longest, self.tile = easy_fraction, longest, tile
+        self.tile_positions = tile_positions  # data.aux_labels: region + (u, v) targets on every tile token
 
     def record(self, seed: int, prefixes: dict) -> dict:
         rng = random.Random(seed ^ 0x5EED)
@@ -62,7 +64,7 @@ class SceneStream(torch.utils.data.IterableDataset):
             t, q, a = scenes.make_qa(sc, rng, weights=self.weights)
             qas.append((QTYPES.index(t), self.tok(question_suffix(q), add_special_tokens=False)["input_ids"],
                         self.tok(data.answer_text(a), add_special_tokens=False)["input_ids"], attn_sup.named_bits(sc, t, q)))
-        return {"tiles": torch.from_numpy(tiles), "aux": torch.from_numpy(data.aux_labels(sc, tiles.shape[0])),
+        return {"tiles": torch.from_numpy(tiles), "aux": torch.from_numpy(data.aux_labels(sc, tiles.shape[0], tile_positions=self.tile_positions)),
                 "cover": torch.from_numpy(attn_sup.object_cover(sc, tiles.shape[0])),
                 "prefix": prefixes[(rows, cols)], "qas": qas, "n_objects": len(sc.objects)}
 

@@ -27,7 +27,8 @@ Runs on the GPU host (torch + transformers + tokenizers + pillow + numpy, no net
    cannot wash the kind out of them (docs/DEMO_MODEL.md, "Probe run", "Runs 10-11"); the log also
    prints the norms at layer 0 (image tokens, layer 0's update to them, text tokens); --connector-ramp M
    multiplies the connector output by 1 -> M over the first --connector-ramp-frac of the run (training
-   only: folded into the connector weights before the checkpoint and export);
+   only: folded into the connector weights before the checkpoint and export); --aux-tile-positions adds
+   region + (u, v) targets for every local-tile token's own place on the canvas (data.aux_labels);
 4. export: f16 safetensors + configs + tokenizer/processor files, laid out like SmolVLM;
    the fp32 checkpoint goes to --ckpt-out as two safetensors files (each < 16 MiB).
 """
@@ -88,6 +89,9 @@ def parse_args():
                    help="multiply the connector weights by this at start (resume: shrink image embeddings)")
     p.add_argument("--aux-input-scale", type=float, default=1.0,
                    help="the aux head reads connector output / (connector-scale * this)")
+    p.add_argument("--aux-tile-positions", action="store_true",
+                   help="auxiliary targets (connector and --aux-layers heads) also give every local-tile token the region "
+                        "bits and (u, v) of its own place on the canvas (data.aux_labels), for relative questions")
     p.add_argument("--connector-ramp", type=float, default=1.0,
                    help="training only: multiply the connector output by a factor rising linearly from 1 to this over "
                         "the first --connector-ramp-frac of the run (undoes run 3's x 0.025 gradually); folded into the "
@@ -392,7 +396,7 @@ def main() -> None:
           f"phase 1: {args.phase1:.2f} of the run, weights {weights1}; rendered easy {gen_easy}", flush=True)
     # scenes carry every question type with equal odds; make_batch re-weights them per phase
     stream = pool.SceneStream(tok, tpt, seed=args.seed * 10_000_000 + 5_000_000, easy_fraction=gen_easy,
-                              weights={t: 1.0 for t in weights})
+                              weights={t: 1.0 for t in weights}, tile_positions=args.aux_tile_positions)
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=args.workers, prefetch_factor=4,
                                          persistent_workers=True)
     incoming: queue.Queue = queue.Queue(maxsize=256)
