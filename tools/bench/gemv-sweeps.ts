@@ -15,6 +15,16 @@ export function cfgName(c: SweepCfg): string {
 }
 
 /**
+ * The fewest k-lanes (a power of two) whose `perLane` groups each cover `target` groups, with
+ * tn x k-lanes threads within maxThreads; null when even the most lanes allowed fall short.
+ */
+function kLanes(target: number, perLane: number, tn: number, maxThreads: number): number | null {
+  let tk = 1;
+  while (tk * perLane < target && tn * tk * 2 <= maxThreads) tk *= 2;
+  return tk * perLane >= target ? tk : null;
+}
+
+/**
  * Split-K sweep for an [n, k] GEMV: for 1, 2, 4, 8 slices, every 32- or 64-row shape whose
  * k-lanes x groups in flight cover one slice in one step (x staged per slice), both reductions
  * where they apply, and the no-split default as y += W x too (the atomic variants' baseline).
@@ -26,9 +36,8 @@ export function splitConfigs(def: GemvConfig, k: number, kind: QuantKind, maxWg:
     const slice = Math.ceil(groups / ks);
     for (const tn of [32, 64]) {
       for (const u of [2, 4, 8, 16]) {
-        let tk = 1;
-        while (tk * u < slice && tn * tk * 2 <= maxWg) tk *= 2;
-        if (tn * tk < 128 || tk * u < slice) continue;
+        const tk = kLanes(slice, u, tn, maxWg);
+        if (tk === null || tn * tk < 128) continue;
         const base: SweepCfg = { tn, tk, r: 1, u, chunk: tk * u, q4InPlace: kind === 'q4', ...(ks > 1 ? { ksplit: ks } : {}) };
         out.push(base);
         if (ks > 1) out.push({ ...base, acc: true }, { ...base, acc: true, ksplitReduce: 'atomic' });
@@ -53,9 +62,8 @@ export function confirmConfigs(n: number, k: number, kind: QuantKind, maxWg: num
   const want = Math.min(groups, 128); // groups one step should cover (x staged for up to 256)
   for (const tn of [16, 32]) {
     for (const u of [2, 4, 8, 16]) {
-      let tk = 1;
-      while (tk * u < want && tn * tk * 2 <= Math.min(maxWg, 512)) tk *= 2;
-      if (tn * tk < 64 || tk * u < want || tk * u > 256) continue;
+      const tk = kLanes(want, u, tn, Math.min(maxWg, 512));
+      if (tk === null || tn * tk < 64 || tk * u > 256) continue;
       out.push({ tn, tk, r: 2, u, chunk: tk * u, q4InPlace: true, pairRows: true });
     }
   }
@@ -161,9 +169,8 @@ export function xq8Configs(n: number, k: number, maxWg: number): SweepCfg[] {
   for (const tn of [16, 32, 64]) {
     for (const u of [2, 4, 8, 16]) {
       for (const steps of [1, 2, 4]) {
-        let tk = 1;
-        while (tk * u * steps < groups && tn * tk * 2 <= maxWg) tk *= 2;
-        if (tn * tk < 128 || tk * u * steps < groups || tk * u * steps > 2 * groups) continue;
+        const tk = kLanes(groups, u * steps, tn, maxWg);
+        if (tk === null || tn * tk < 128 || tk * u * steps > 2 * groups) continue;
         out.push({ tn, tk, r: 1, u, chunk: 64, xsmem: false, xInt8: true });
       }
     }
