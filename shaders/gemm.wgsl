@@ -100,17 +100,19 @@ fn store_b(e: u32, v: BRaw) {
   Bs[(kq + 2u) * 2u * TX + r / 4u][r % 4u] = v.z;
   Bs[(kq + 3u) * 2u * TX + r / 4u][r % 4u] = v.w;
 }
-#elif WQ == 4
-// B (q4): 2 words (16 elements) of group k0 / 32 per row: e = row e % BN, word (k0 / 16 % 2) * 2 + e / BN;
-// fetched raw (word, scale bits), dequantized in the store.
-const EB = 2u * BN;
+#else
+// B (q4 / q8): WQ / 2 words (16 elements) of group k0 / 32 per row (a group is WQ words): e = row
+// e % BN, word (k0 / 16 % 2) * WQ / 2 + e / BN; fetched raw (word, scale bits), dequantized in the store.
+const EB = (WQ / 2u) * BN;
 alias BRaw = vec2<u32>;
 fn fetch_b(e: u32, n0: u32, k0: u32, k_end: u32) -> BRaw {
   if (e >= EB) { return vec2<u32>(0u); }
   let n = min(n0 + e % BN, p.N - 1u);
   let gi = (k0 / 32u) * p.N + n;
-  return vec2<u32>(qw[gi * 4u + ((k0 / 16u) % 2u) * 2u + e / BN], bitcast<u32>(scales[gi]));
+  return vec2<u32>(qw[gi * WQ + ((k0 / 16u) % 2u) * (WQ / 2u) + e / BN], bitcast<u32>(scales[gi]));
 }
+#if WQ == 4
+// q4: a word holds 8 elements (low nibbles 0-3, high 4-7).
 fn store_b(e: u32, v: BRaw) {
   if (e >= EB) { return; }
   let r = e % BN;
@@ -124,15 +126,7 @@ fn store_b(e: u32, v: BRaw) {
   }
 }
 #else
-// B (q8): 4 words (16 elements) of group k0 / 32 per row: e = row e % BN, word (k0 / 16 % 2) * 4 + e / BN.
-const EB = 4u * BN;
-alias BRaw = vec2<u32>;
-fn fetch_b(e: u32, n0: u32, k0: u32, k_end: u32) -> BRaw {
-  if (e >= EB) { return vec2<u32>(0u); }
-  let n = min(n0 + e % BN, p.N - 1u);
-  let gi = (k0 / 32u) * p.N + n;
-  return vec2<u32>(qw[gi * 8u + ((k0 / 16u) % 2u) * 4u + e / BN], bitcast<u32>(scales[gi]));
-}
+// q8: a word holds 4 elements.
 fn store_b(e: u32, v: BRaw) {
   if (e >= EB) { return; }
   let r = e % BN;
@@ -140,6 +134,7 @@ fn store_b(e: u32, v: BRaw) {
   let d = q8_4(v.x) * bitcast<f32>(v.y);
   for (var i = 0u; i < 4u; i++) { Bs[(ws * 4u + i) * 2u * TX + r / 4u][r % 4u] = d[i]; }
 }
+#endif
 #endif
 const NB = (EB + WG - 1u) / WG;
 
