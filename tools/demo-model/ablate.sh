@@ -2,8 +2,9 @@
 # Short training ablations of the demo VLM, run side by side on one GPU host (GPU host command line).
 #   V_a="--resume .demo-carry --phase1 0.4 ..." V_b="..." [V_c=...] BUDGET=270 bash tools/demo-model/ablate.sh
 # Each variant V_<name> is a set of train.py flags on top of COMMON (below); the variants train at the
-# same time (the tiny model leaves the GPU mostly idle, so three runs cost little more than one; each
-# gets WORKERS scene-rendering processes), then each export and the BASE folder (the shipped weights)
+# same time (the tiny model leaves the GPU mostly idle, so three runs cost little more than one; on a host
+# with several GPUs each variant gets its own, round-robin; each gets WORKERS scene-rendering processes, by
+# default the host's cores shared out), then each export and the BASE folder (the shipped weights)
 # are scored on the same held-out set (NEVAL questions a type, transformers, greedy; BASE= skips the
 # shipped weights). $OUT gets eval-<name>.json and <name>.tar (fp32 checkpoint + aux head + eval and
 # training logs + training_meta.json); the caller tees log.txt: at most 8 files come back, so keep
@@ -15,21 +16,26 @@ OUT=${OUT:-/tmp/abl-out}
 W=${WORK:-/tmp/abl}
 BUDGET=${BUDGET:-270}
 NEVAL=${NEVAL:-50}
-WORKERS=${WORKERS:-4}
 BASE=${BASE-public/models/lumen-demo}
-COMMON="--tokenizer-from public/models/lumen-demo --time-budget $BUDGET --workers $WORKERS --pool 2000 --easy-pool 1500 \
- --log-every 100"
+COMMON="--tokenizer-from public/models/lumen-demo --time-budget $BUDGET --pool 2000 --easy-pool 1500 --log-every 100"
 mkdir -p "$OUT" "$W"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
+NGPU=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)
+[ "${NGPU:-0}" -ge 1 ] || NGPU=1
+vars=$(compgen -v | grep '^V_' | sort)
+NVAR=$(echo "$vars" | wc -w)
+WORKERS=${WORKERS:-$(( $(nproc) / (NVAR > NGPU ? NVAR : NGPU) - 2 ))}
+[ "$WORKERS" -ge 2 ] || WORKERS=2
 names=()
-for var in $(compgen -v | grep '^V_' | sort); do
+gpu_of() { echo $(( $1 % NGPU )); }  # variant index -> GPU
+for var in $vars; do
   name=${var#V_}
   names+=("$name")
   mkdir -p "$W/$name"
-  echo "== variant $name: ${!var}"
+  echo "== variant $name (GPU $(gpu_of $((${#names[@]} - 1))), $WORKERS workers): ${!var}"
   # shellcheck disable=SC2086
-  python3 tools/demo-model/train.py --work "$W/$name" --export "$W/$name/lumen-demo" --ckpt-out "$W/$name" \
-    $COMMON ${!var} > "$OUT/train-$name.log" 2>&1 &
+  CUDA_VISIBLE_DEVICES=$(gpu_of $((${#names[@]} - 1))) python3 tools/demo-model/train.py --work "$W/$name" \
+    --export "$W/$name/lumen-demo" --ckpt-out "$W/$name" --workers "$WORKERS" $COMMON ${!var} > "$OUT/train-$name.log" 2>&1 &
 done
 wait
 for name in "${names[@]}"; do
@@ -38,9 +44,11 @@ for name in "${names[@]}"; do
 done
 dump=()
 if [ -n "${DUMP_DIR:-}" ]; then dump=(--dump-dir "$DUMP_DIR"); fi
+i=0
 for name in "${names[@]}"; do
+  i=$((i + 1))
   if [ -f "$W/$name/lumen-demo/model.safetensors" ]; then
-    python3 tools/eval/eval_transformers.py --model "$W/$name/lumen-demo" --n-per-type "$NEVAL" --max-new-tokens 100 \
+    CUDA_VISIBLE_DEVICES=$(gpu_of $((i - 1))) python3 tools/eval/eval_transformers.py --model "$W/$name/lumen-demo" --n-per-type "$NEVAL" --max-new-tokens 100 \
       --out "$W/$name/eval.json" "${dump[@]}" > "$W/$name/eval.log" 2>&1 &
     dump=()
   fi

@@ -8,6 +8,7 @@
 # 3. if kept: host_run.sh MODE=finish on it (our engine on the same pixels, reference dump, PPD), reusing
 #    step 1's eval (needs node + Dawn: carry .gl, dist-eval and .demo-carry/gpu-host.tar.xz, unpacked here
 #    in the background while training runs).
+# FINISH=0 skips step 3 (a kept winner is then only reported: its files come back for a later call's finish).
 # Each step runs under what is left of DEADLINE seconds, so the packing at the end always happens.
 # $OUT gets at most 5 files besides the caller's log.txt (the device returns 8): results.tar (eval reports,
 # training and eval logs, compare output, engine-eval.json, ppd.json), ckpt-<best>.tar (fp32 checkpoint + aux
@@ -41,7 +42,7 @@ if [ -n "$best" ] && [ -f "$S/eval-$best.json" ]; then
   done
 fi
 echo "== winner ${best:-none}, kept: $keep ($(($(left))) s left)"
-if [ "$keep" = yes ] && [ "$(left)" -gt 90 ]; then
+if [ "$keep" = yes ] && [ "${FINISH:-1}" != 0 ] && [ "$(left)" -gt 90 ]; then
   wait "$SETUP"; tail -3 "$W/setup.log"
   # shellcheck disable=SC1091
   source .gpu-host/setup.sh

@@ -123,12 +123,12 @@ def finish_files(out_dir: str) -> None:
         os.remove(jinja)
 
 
-def model_config(tokenizer):
+def model_config(tokenizer, text_layers: int = 4):
     from transformers import Idefics3Config
     ids = tokenizer.convert_tokens_to_ids
     text = dict(
         model_type="llama", vocab_size=len(tokenizer), hidden_size=256, intermediate_size=512,
-        num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2, head_dim=64,
+        num_hidden_layers=text_layers, num_attention_heads=4, num_key_value_heads=2, head_dim=64,
         hidden_act="silu", max_position_embeddings=2048, rms_norm_eps=1e-5, rope_theta=100000.0,
         tie_word_embeddings=False, bos_token_id=ids("<|im_start|>"), eos_token_id=ids("<end_of_utterance>"),
         pad_token_id=ids("<|im_end|>"), attention_bias=False, mlp_bias=False)

@@ -38,6 +38,7 @@ import argparse
 import json
 import math
 import os
+import re
 import queue
 import random
 import shutil
@@ -62,6 +63,9 @@ def parse_args():
     p.add_argument("--tokenizer-from", help="folder holding an already trained tokenizer/processor")
     p.add_argument("--resume", help="folder with ckpt_vision.safetensors + ckpt_text.safetensors")
     p.add_argument("--ckpt-out", help="where to write the fp32 checkpoint (two files)")
+    p.add_argument("--text-layers", type=int, default=None,
+                   help="language-model layers (default: the resumed checkpoint's, else 4); more than the checkpoint "
+                        "has appends layers that start as the identity (o_proj and down_proj zero)")
     p.add_argument("--steps", type=int, default=4000)
     p.add_argument("--time-budget", type=float, default=1e9, help="seconds of training before stopping")
     p.add_argument("--scenes-per-batch", type=int, default=32)
@@ -185,16 +189,34 @@ def save_checkpoint(model, out: str) -> None:
     save_file(rest, os.path.join(out, "ckpt_vision.safetensors"))
 
 
-def load_checkpoint(model, folder: str) -> None:
+def read_checkpoint(folder: str) -> dict:
     """fp32 checkpoint (ckpt_text + ckpt_vision) or, failing that, an exported folder's f16 weights."""
     from safetensors.torch import load_file
     if os.path.exists(os.path.join(folder, "ckpt_text.safetensors")):
-        sd = {**load_file(os.path.join(folder, "ckpt_text.safetensors")),
-              **load_file(os.path.join(folder, "ckpt_vision.safetensors"))}
-    else:
-        sd = {k: v.float() for k, v in load_file(os.path.join(folder, "model.safetensors")).items()}
+        return {**load_file(os.path.join(folder, "ckpt_text.safetensors")),
+                **load_file(os.path.join(folder, "ckpt_vision.safetensors"))}
+    return {k: v.float() for k, v in load_file(os.path.join(folder, "model.safetensors")).items()}
+
+
+def checkpoint_text_layers(sd: dict) -> int:
+    return 1 + max(int(m.group(1)) for k in sd if (m := re.search(r"\.text_model\.layers\.(\d+)\.", k)))
+
+
+def load_checkpoint(model, sd: dict) -> list[int]:
+    """Loads sd; text layers the checkpoint lacks (growth: appended after its last one) start as the identity:
+    their attention and MLP outputs (o_proj, down_proj) are zero, so the model computes what the checkpoint
+    did and the new layers learn from there. Returns the indices of the new layers."""
     missing, unexpected = model.load_state_dict(sd, strict=False)
-    assert not unexpected and all("lm_head" in m for m in missing), (missing, unexpected)
+    have = checkpoint_text_layers(sd)
+    grown = [li for li in range(have, len(model.model.text_model.layers))]
+    new = tuple(f".text_model.layers.{li}." for li in grown)
+    assert not unexpected and all("lm_head" in m or any(n in m for n in new) for m in missing), (missing, unexpected)
+    with torch.no_grad():
+        for li in grown:
+            layer = model.model.text_model.layers[li]
+            layer.self_attn.o_proj.weight.zero_()
+            layer.mlp.down_proj.weight.zero_()
+    return grown
 
 
 def export(model, processor, out: str, meta: dict) -> None:
@@ -356,10 +378,16 @@ def main() -> None:
     tok = processor.tokenizer
     print(f"tokenizer: {len(tok)} tokens; sample ids {tok(' a small red circle')['input_ids']}", flush=True)
 
-    config = hf_files.model_config(tok)
+    resumed = read_checkpoint(args.resume) if args.resume else {}
+    n_text = args.text_layers or (checkpoint_text_layers(resumed) if resumed else 4)
+    config = hf_files.model_config(tok, text_layers=n_text)
     model = Idefics3ForConditionalGeneration(config)
-    if args.resume:
-        load_checkpoint(model, args.resume)
+    grown: list[int] = []
+    if resumed:
+        grown = load_checkpoint(model, resumed)
+        if grown:
+            print(f"text layers {grown} appended to the checkpoint's {grown[0]}, starting as the identity", flush=True)
+        del resumed
     connector = model.model.connector
     if args.connector_scale != 1.0:  # bring image embeddings to the scale of text embeddings
         with torch.no_grad():
@@ -661,7 +689,7 @@ def main() -> None:
             "train_seconds": round(train_s, 1),
             "parameters": n_params, "device": torch.cuda.get_device_name(0), "args": vars(args),
             "connector_scale_folded": scale,
-            "resumed": bool(args.resume)}
+            "resumed": bool(args.resume), "text_layers_grown": grown}
     export(model, processor, args.export, meta)
     size = sum(os.path.getsize(os.path.join(args.export, f)) for f in os.listdir(args.export))
     print(f"exported to {args.export}: {size / 1e6:.2f} MB", flush=True)
