@@ -6,8 +6,8 @@
 # with several GPUs each variant gets its own, round-robin; each gets WORKERS scene-rendering processes, by
 # default the host's cores shared out), then each export and the BASE folder (the shipped weights)
 # are scored on the same held-out set (NEVAL questions a type, transformers, greedy; BASE= skips the
-# shipped weights). $OUT gets eval-<name>.json and <name>.tar (fp32 checkpoint + aux head + eval and
-# training logs + training_meta.json); the caller tees log.txt: at most 8 files come back, so keep
+# shipped weights). $OUT gets eval-<name>.json and <name>.tar (fp32 checkpoint + aux head + training log +
+# training_meta.json, written before the evals start); the caller tees log.txt: at most 8 files come back, so keep
 # to three variants. best.tar: the f16 export of the variant with the best mean held-out score, best.txt its
 # name. DUMP_DIR=dir: the first variant's eval also writes the held-out pixels there (for the engine eval).
 set -uo pipefail
@@ -42,6 +42,12 @@ for name in "${names[@]}"; do
   echo "== $name"; grep -E "^trained|exported|Error|error" "$OUT/train-$name.log" | tail -5
   grep -A1 -E "^step" "$OUT/train-$name.log" | tail -4
 done
+# checkpoints first, so that an eval cut short by the caller's deadline still leaves them
+for name in "${names[@]}"; do
+  mv "$OUT/train-$name.log" "$W/$name/train.log"
+  (cd "$W/$name" && tar -cf "$OUT/$name.tar" --ignore-failed-read ckpt_text.safetensors ckpt_vision.safetensors ckpt_aux.safetensors \
+    train.log lumen-demo/training_meta.json)
+done
 dump=()
 if [ -n "${DUMP_DIR:-}" ]; then dump=(--dump-dir "$DUMP_DIR"); fi
 i=0
@@ -64,12 +70,6 @@ wait
 for name in "${evals[@]}"; do
   echo "== eval $name"; grep -E "n=|questions in|Error" "$W/$name/eval.log" || tail -5 "$W/$name/eval.log"
   cp "$W/$name/eval.json" "$OUT/eval-$name.json" || true
-done
-for name in "${names[@]}"; do
-  cp "$OUT/train-$name.log" "$W/$name/train.log"
-  rm -f "$OUT/train-$name.log"
-  (cd "$W/$name" && tar -cf "$OUT/$name.tar" --ignore-failed-read ckpt_text.safetensors ckpt_vision.safetensors ckpt_aux.safetensors \
-    eval.log train.log lumen-demo/training_meta.json)
 done
 # the variant with the best mean held-out score (exact match of the five short types + the describe
 # count sentence) also sends its f16 export back as best.tar

@@ -10,9 +10,9 @@
 #    in the background while training runs).
 # FINISH=0 skips step 3 (a kept winner is then only reported: its files come back for a later call's finish).
 # Each step runs under what is left of DEADLINE seconds, so the packing at the end always happens.
-# $OUT gets at most 5 files besides the caller's log.txt (the device returns 8): results.tar (eval reports,
-# training and eval logs, compare output, engine-eval.json, ppd.json), ckpt-<best>.tar (fp32 checkpoint + aux
-# head of the winner), best.tar (its f16 export lumen-demo/, with ppd.safetensors, reference.json and
+# $OUT gets at most 7 files besides the caller's log.txt (the device returns 8): results.tar (eval reports,
+# training and eval logs, compare output, engine-eval.json, ppd.json), ckpt-<name>.tar (fp32 checkpoint + aux
+# head of each variant, also when the evals ran out of time), best.tar (its f16 export lumen-demo/, with ppd.safetensors, reference.json and
 # sample.png when kept), kept.txt (yes/no + the compare summary line).
 set -uo pipefail
 export PYTHONUNBUFFERED=1
@@ -59,9 +59,9 @@ fi
 echo "$keep $(grep -h "mean" "$S/compare-$best.txt" 2>/dev/null | tail -1)" > "$FINAL/kept.txt"
 (cd "$W" && tar -cf "$FINAL/results.tar" --ignore-failed-read stage/*.json stage/*.txt stage/fin/*.json stage/fin/*.txt \
   ./*/train.log ./*/eval.log setup.log 2>/dev/null)
-if [ -n "$best" ]; then
-  [ -f "$S/$best.tar" ] && mv "$S/$best.tar" "$FINAL/ckpt-$best.tar"
-  tar -C "$W/$best" -cf "$FINAL/best.tar" lumen-demo
-fi
+for f in "$S"/*.tar; do  # every variant's checkpoint (at most 3 fit beside the other files)
+  [ -f "$f" ] && [ "$(basename "$f")" != best.tar ] && mv "$f" "$FINAL/ckpt-$(basename "$f")"
+done
+[ -n "$best" ] && tar -C "$W/$best" -cf "$FINAL/best.tar" lumen-demo
 ls -la "$FINAL"
 echo "done in $((SECONDS - T0)) s"
