@@ -23,6 +23,7 @@ REF=${REF:-tools/eval/results-transformers.json}
 FINAL=${OUT:-/tmp/keep-out}
 W=${WORK:-/tmp/abl}
 S=$W/stage
+rm -rf "$W"  # a warm host keeps /tmp between calls: an earlier call's stage/fin files must not be shipped
 mkdir -p "$FINAL" "$S/fin"
 left() { echo $((DEADLINE - (SECONDS - T0))); }
 
