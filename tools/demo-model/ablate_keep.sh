@@ -10,10 +10,11 @@
 #    in the background while training runs).
 # FINISH=0 skips step 3 (a kept winner is then only reported: its files come back for a later call's finish).
 # Each step runs under what is left of DEADLINE seconds, so the packing at the end always happens.
-# $OUT gets at most 7 files besides the caller's log.txt (the device returns 8): results.tar (eval reports,
-# training and eval logs, compare output, engine-eval.json, ppd.json), ckpt-<name>.tar (fp32 checkpoint + aux
-# head of each variant, also when the evals ran out of time), best.tar (its f16 export lumen-demo/, with ppd.safetensors, reference.json and
-# sample.png when kept), kept.txt (yes/no + the compare summary line).
+# $OUT gets at most 7 files besides the caller's log.txt (the device returns 8, each under ~17 MB):
+# results.tar (eval reports, training and eval logs, compare output, engine-eval.json, ppd.json),
+# ckpt-<name>.tar (fp32 checkpoint + aux head of each variant, also when the evals ran out of time; a
+# 5-layer one is too large to come back), best.tar (the winner's f16 export lumen-demo/, with
+# ppd.safetensors, reference.json and sample.png when kept), kept.txt (yes/no + the compare summary line).
 set -uo pipefail
 export PYTHONUNBUFFERED=1
 T0=$SECONDS
