@@ -70,6 +70,9 @@ export const GEMV_REDUCE_WG = 128;
 /** Threads per workgroup of the int8-x quantization before an xInt8 GEMV (one per group of 32). */
 export const GEMV_XQ8_WG = 64;
 
+/** A dispatch a Gemv records beside its main kernel (split-K reduction, int8-x quantization). */
+type ExtraPass = { kernel: Kernel; bindGroup: GPUBindGroup; params: Uint32Array; workgroups: [number, number] };
+
 /**
  * Process-wide GEMV routing switches, read when a Gemv is built. `splitK` (default off, see
  * splitKConfig) routes few-row long-K residual-add GEMVs to atomic split-K; benchmarks turn it on
@@ -179,12 +182,12 @@ export class Gemv implements Op<GemvArgs | void> {
   private readonly params = new Uint32Array(8);
   private readonly workgroups: [number, number];
   /** Split-K second pass (ksplit > 1 with 'pass'): kernel, bindings, params [M = 1, N, S = ksplit, y_off], grid. */
-  private readonly reduce: { kernel: Kernel; bindGroup: GPUBindGroup; params: Uint32Array; workgroups: [number, number] } | null = null;
+  private readonly reduce: ExtraPass | null = null;
   /**
    * int8-x quantization before the GEMV (xInt8 with x read from the buffer): kernel, bindings,
    * params [K, x_off, eps (f32), 0], grid; it writes xq, which the GEMV binds in place of x.
    */
-  private readonly xq8: { kernel: Kernel; bindGroup: GPUBindGroup; params: Uint32Array; workgroups: [number, number] } | null = null;
+  private readonly xq8: ExtraPass | null = null;
   /** Workgroups per row block along K (1 without split-K). */
   readonly ksplit: number = 1;
   private readonly vec4: boolean;
