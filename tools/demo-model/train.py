@@ -208,7 +208,7 @@ def load_checkpoint(model, sd: dict) -> list[int]:
     did and the new layers learn from there. Returns the indices of the new layers."""
     missing, unexpected = model.load_state_dict(sd, strict=False)
     have = checkpoint_text_layers(sd)
-    grown = [li for li in range(have, len(model.model.text_model.layers))]
+    grown = list(range(have, len(model.model.text_model.layers)))
     new = tuple(f".text_model.layers.{li}." for li in grown)
     assert not unexpected and all("lm_head" in m or any(n in m for n in new) for m in missing), (missing, unexpected)
     with torch.no_grad():
